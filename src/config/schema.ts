@@ -1,0 +1,128 @@
+import { availableParallelism, hostname } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Streams a worker takes per CPU core when WORKER_MAX_STREAMS is unset: remuxing costs about 0.35 % of a core. */
+const STREAMS_PER_CORE = 50;
+
+const integer = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const redisUrl = z
+  .string()
+  .refine((value) => /^(rediss?|unix):\/\//.test(value), {
+    error: 'must start with redis://, rediss:// or unix://',
+  })
+  .refine((value) => URL.canParse(value), { error: 'is not a valid URL' });
+
+const origins = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, { error: 'must be * or http(s)://host[:port]' })),
+  );
+
+/**
+ * Every setting camrelay reads, by the environment variable that sets it. Names carry units.
+ * A config file (CONFIG_FILE, JSON) may set the same keys; the environment wins.
+ */
+export const configKeys = z.strictObject({
+  /** Address the relay's HTTP server binds. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Relay HTTP port; 0 picks a free one. */
+  PORT: integer(0, 65535).default(8080),
+  /** Port of the worker role's own probe server (/healthz, /readyz); 0 picks a free one. */
+  WORKER_PORT: integer(0, 65535).default(8081),
+  /** Root of everything camrelay keeps on disk: HLS output, the embedded Redis. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Where ingest writes HLS, one folder per camera. Defaults to DATA_DIR/hls. */
+  HLS_ROOT: z.string().min(1).optional(),
+  /** Redis to use. Unset: `camrelay all` starts its own redis-server under DATA_DIR/redis. */
+  REDIS_URL: redisUrl.optional(),
+  /** Prefix of every Redis key, so deployments (and tests) can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be 1-64 letters, digits, _ . or -' })
+    .default('camrelay'),
+  /** ffmpeg binary; found on PATH when unset. */
+  FFMPEG_PATH: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Name of this worker in health records; hostname-pid when unset. */
+  WORKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, { error: 'must be 1-128 letters, digits, _ . : or -' })
+    .optional(),
+  /** Cameras one worker process ingests at once. */
+  WORKER_MAX_STREAMS: integer(1, 100_000).default(availableParallelism() * STREAMS_PER_CORE),
+  /** Target HLS segment length. Remuxed streams cut at the camera's keyframes, so set its GOP to match. */
+  HLS_SEGMENT_DURATION_SEC: z.coerce
+    .number({ error: 'must be a number' })
+    .min(0.5, { error: 'must be at least 0.5' })
+    .max(10, { error: 'must be at most 10' })
+    .default(1),
+  /** Segments kept in the live playlist window. */
+  HLS_LIST_SIZE: integer(3, 60).default(6),
+  /** ffmpeg's socket I/O timeout towards a camera. */
+  RTSP_TIMEOUT_MS: integer(1000, 120_000).default(5000),
+  /** An ingest whose frames or segments stop for this long is stalled: ffmpeg is killed and restarted. */
+  STALE_TIMEOUT_MS: integer(1000, 120_000).default(5000),
+  /** How long ffmpeg gets to exit after SIGINT before SIGKILL. */
+  FFMPEG_STOP_GRACE_MS: integer(100, 60_000).default(5000),
+  /** BullMQ lock on a camera job; a killed worker's cameras move to another worker after about this long. */
+  WORKER_LOCK_DURATION_MS: integer(2000, 600_000).default(10_000),
+  /** How often workers look for camera jobs whose lock expired. */
+  WORKER_STALLED_INTERVAL_MS: integer(1000, 600_000).default(5000),
+  /** How often a worker writes fps, bitrate and its heartbeat for each camera. */
+  HEALTH_PUBLISH_INTERVAL_MS: integer(200, 60_000).default(2000),
+  /** A camera whose worker has not written for this long is reported offline, never online. */
+  HEALTH_STALE_MS: integer(1000, 600_000).default(6000),
+  /** First RTSP port of `camrelay demo`'s cameras; the camera with a password listens on the next one. */
+  DEMO_RTSP_PORT: integer(1, 65534).default(8554),
+  /** Origins allowed by CORS, comma-separated; * allows any. */
+  CORS_ORIGINS: origins.default(['*']),
+});
+
+export type ConfigKeys = z.output<typeof configKeys>;
+
+export const configSchema = configKeys
+  .refine((keys) => keys.HEALTH_STALE_MS >= 2 * keys.HEALTH_PUBLISH_INTERVAL_MS, {
+    path: ['HEALTH_STALE_MS'],
+    error: 'must be at least twice HEALTH_PUBLISH_INTERVAL_MS, or healthy cameras flap to offline',
+  })
+  .transform((keys) => {
+    const dataDir = path.resolve(keys.DATA_DIR);
+    return {
+      http: { host: keys.HOST, port: keys.PORT, corsOrigins: keys.CORS_ORIGINS },
+      dataDir,
+      hlsRoot: path.resolve(keys.HLS_ROOT ?? path.join(dataDir, 'hls')),
+      redis: { url: keys.REDIS_URL, prefix: keys.REDIS_PREFIX },
+      logLevel: keys.LOG_LEVEL,
+      ffmpeg: {
+        path: keys.FFMPEG_PATH,
+        rtspTimeoutMs: keys.RTSP_TIMEOUT_MS,
+        stopGraceMs: keys.FFMPEG_STOP_GRACE_MS,
+        staleTimeoutMs: keys.STALE_TIMEOUT_MS,
+      },
+      hls: { segmentDurationSec: keys.HLS_SEGMENT_DURATION_SEC, listSize: keys.HLS_LIST_SIZE },
+      worker: {
+        id: keys.WORKER_ID ?? `${hostname()}-${process.pid}`,
+        port: keys.WORKER_PORT,
+        maxStreams: keys.WORKER_MAX_STREAMS,
+        lockDurationMs: keys.WORKER_LOCK_DURATION_MS,
+        stalledIntervalMs: keys.WORKER_STALLED_INTERVAL_MS,
+      },
+      health: { publishIntervalMs: keys.HEALTH_PUBLISH_INTERVAL_MS, staleMs: keys.HEALTH_STALE_MS },
+      demo: { rtspPort: keys.DEMO_RTSP_PORT },
+    };
+  });
+
+export type Config = Readonly<z.output<typeof configSchema>>;

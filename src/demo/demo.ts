@@ -1,0 +1,115 @@
+import type { CameraCreate } from '../cameras/camera.js';
+import { maskUrl } from '../cameras/url.js';
+import { type RunningCamrelay, startCamrelay } from '../camrelay.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { type CameraKind, type RtspCameras, startRtspCameras } from './rtsp-cameras.js';
+
+interface DemoCamera {
+  id: string;
+  name: string;
+  kind: CameraKind;
+}
+
+/** One of each kind camrelay meets in the field; each shows its name, a moving ball and a clock. */
+const PUBLIC_CAMERAS: DemoCamera[] = [
+  { id: 'demo-lobby', name: 'Lobby (H.264)', kind: 'h264' },
+  { id: 'demo-gate', name: 'Gate (H.264 + G.711 audio)', kind: 'h264+pcma' },
+  { id: 'demo-garage', name: 'Garage (H.265, transcoded)', kind: 'h265' },
+  { id: 'demo-street', name: 'Street (H.264 + AAC audio)', kind: 'h264+aac' },
+];
+const PROTECTED_CAMERA: DemoCamera = { id: 'demo-entrance', name: 'Entrance (password)', kind: 'h264' };
+const DEMO_CREDENTIALS = { user: 'admin', password: 'demo-secret' };
+
+/**
+ * `camrelay demo`: starts real RTSP cameras (GStreamer), camrelay in the `all` role with its own Redis,
+ * registers the cameras through the same service the API uses, and says where to look.
+ */
+export async function startDemo(config: Config, log: Logger): Promise<RunningCamrelay> {
+  const servers: RtspCameras[] = [];
+  const stopServers = () => Promise.all(servers.map((server) => server.stop()));
+  try {
+    servers.push(await startCameras(config.demo.rtspPort, PUBLIC_CAMERAS));
+    servers.push(await startCameras(config.demo.rtspPort + 1, [PROTECTED_CAMERA], DEMO_CREDENTIALS));
+  } catch (err) {
+    await stopServers();
+    throw err;
+  }
+  let running: RunningCamrelay;
+  try {
+    running = await startCamrelay(config, 'all', log);
+  } catch (err) {
+    await stopServers();
+    throw err;
+  }
+  const [open, locked] = servers as [RtspCameras, RtspCameras];
+  const registrations = [
+    ...PUBLIC_CAMERAS.map((camera) => registration(camera, open.url(camera.id))),
+    registration(PROTECTED_CAMERA, locked.url(PROTECTED_CAMERA.id, DEMO_CREDENTIALS)),
+  ];
+  for (const camera of registrations) await upsert(running, camera);
+  printBanner(running.url, registrations);
+  return {
+    ...running,
+    async stop() {
+      await running.stop();
+      await stopServers();
+    },
+  };
+}
+
+function startCameras(
+  port: number,
+  cameras: DemoCamera[],
+  credentials?: { user: string; password: string },
+): Promise<RtspCameras> {
+  return startRtspCameras({
+    port,
+    mounts: cameras.map((camera) => ({ name: camera.id, kind: camera.kind })),
+    ...(credentials ? { user: credentials.user, password: credentials.password } : {}),
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; is port ${port} free? Set DEMO_RTSP_PORT to use others`);
+  });
+}
+
+function registration(camera: DemoCamera, url: string): CameraCreate {
+  return {
+    id: camera.id,
+    name: camera.name,
+    url,
+    mode: 'always',
+    transcode: 'auto',
+    rtspTransport: 'tcp',
+    enabled: true,
+  };
+}
+
+/** A demo restarted on the same DATA_DIR finds its cameras registered already: point them at today's ports. */
+async function upsert(running: RunningCamrelay, camera: CameraCreate): Promise<void> {
+  try {
+    await running.cameras.create(camera);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'CAMRELAY_ERR_CAMERA_EXISTS') throw err;
+    await running.cameras.update(camera.id as string, { url: camera.url, enabled: true });
+  }
+}
+
+function printBanner(baseUrl: string, cameras: CameraCreate[]): void {
+  const lines = [
+    '',
+    'camrelay demo is running. Ctrl-C stops it.',
+    '',
+    `  API        ${baseUrl}/api/v1/cameras`,
+    `  health     ${baseUrl}/api/v1/health`,
+    `  API docs   ${baseUrl}/docs`,
+    '',
+    '  cameras (HLS playlists; open in VLC, Safari, or: ffplay <url>):',
+    ...cameras.map(
+      (camera) => `    ${baseUrl}/hls/${camera.id}/index.m3u8   ${camera.name}  <- ${maskUrl(camera.url)}`,
+    ),
+    '',
+    `  one camera's health: curl ${baseUrl}/api/v1/cameras/${cameras[0]?.id}/health`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

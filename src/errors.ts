@@ -1,0 +1,47 @@
+import createError from '@fastify/error';
+
+/**
+ * Every error camrelay raises on purpose, with its code and HTTP status, in one place (as fastify does).
+ * Codes are part of the API: clients match on `code`, never on `message`.
+ */
+export const Errors = {
+  CONFIG_INVALID: createError<'CAMRELAY_ERR_CONFIG_INVALID', 500, [string]>(
+    'CAMRELAY_ERR_CONFIG_INVALID',
+    'invalid configuration:\n%s',
+    500,
+  ),
+  FFMPEG_NOT_FOUND: createError<'CAMRELAY_ERR_FFMPEG_NOT_FOUND', 500, [string]>(
+    'CAMRELAY_ERR_FFMPEG_NOT_FOUND',
+    'ffmpeg not found (%s): install it with scripts/setup.sh or point FFMPEG_PATH at it',
+    500,
+  ),
+  REDIS_SERVER_NOT_FOUND: createError<'CAMRELAY_ERR_REDIS_SERVER_NOT_FOUND', 500, [string]>(
+    'CAMRELAY_ERR_REDIS_SERVER_NOT_FOUND',
+    'REDIS_URL is unset, so camrelay starts its own redis-server, but %s: install it with scripts/setup.sh or set REDIS_URL',
+    500,
+  ),
+  REDIS_START_FAILED: createError<'CAMRELAY_ERR_REDIS_START_FAILED', 500, [string]>(
+    'CAMRELAY_ERR_REDIS_START_FAILED',
+    'the embedded redis-server did not start: %s',
+    500,
+  ),
+  VALIDATION: createError<'CAMRELAY_ERR_VALIDATION', 400, [string]>('CAMRELAY_ERR_VALIDATION', '%s', 400),
+  CAMERA_NOT_FOUND: createError<'CAMRELAY_ERR_CAMERA_NOT_FOUND', 404, [string]>(
+    'CAMRELAY_ERR_CAMERA_NOT_FOUND',
+    'camera %s does not exist',
+    404,
+  ),
+  CAMERA_EXISTS: createError<'CAMRELAY_ERR_CAMERA_EXISTS', 409, [string]>(
+    'CAMRELAY_ERR_CAMERA_EXISTS',
+    'camera %s already exists',
+    409,
+  ),
+  NOT_FOUND: createError<'CAMRELAY_ERR_NOT_FOUND', 404, []>('CAMRELAY_ERR_NOT_FOUND', 'not found', 404),
+  REDIS_UNAVAILABLE: createError<'CAMRELAY_ERR_REDIS_UNAVAILABLE', 503, [string]>(
+    'CAMRELAY_ERR_REDIS_UNAVAILABLE',
+    'redis is not reachable: %s',
+    503,
+  ),
+} as const;
+
+export type CamrelayError = ReturnType<(typeof Errors)[keyof typeof Errors]>;

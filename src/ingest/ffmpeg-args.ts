@@ -1,0 +1,106 @@
+import path from 'node:path';
+import type { EncodePlan } from './codec-policy.js';
+
+export interface IngestArgsInput {
+  url: string;
+  rtspTransport: 'tcp' | 'udp';
+  ioTimeoutMs: number;
+  plan: EncodePlan;
+  outputDir: string;
+  /** Prefix of this run's segment names, so a restarted ffmpeg never reuses a name a player may have cached. */
+  runId: string;
+  segmentDurationSec: number;
+  listSize: number;
+}
+
+export interface FfmpegArgs {
+  input: string;
+  inputOptions: string[];
+  outputOptions: string[];
+  output: string;
+}
+
+export const PLAYLIST_NAME = 'index.m3u8';
+
+/** The ffmpeg command for one ingest run, as data (pure), so every codec policy is tested without ffmpeg. */
+export function buildIngestArgs(input: IngestArgsInput): FfmpegArgs {
+  return {
+    input: input.url,
+    inputOptions: [...globalOptions(), ...sourceOptions(input)],
+    outputOptions: [
+      '-map',
+      '0:v:0',
+      '-map',
+      '0:a:0?',
+      ...videoOptions(input.plan, input.segmentDurationSec),
+      ...audioOptions(input.plan),
+      ...hlsOptions(input),
+    ],
+    output: path.join(input.outputDir, PLAYLIST_NAME),
+  };
+}
+
+/** Quiet stderr but for levelled messages; progress as key=value on stdout instead of the stats line. */
+function globalOptions(): string[] {
+  return ['-hide_banner', '-nostats', '-loglevel', 'level+info', '-progress', 'pipe:1'];
+}
+
+function sourceOptions(input: IngestArgsInput): string[] {
+  const timeoutUs = String(input.ioTimeoutMs * 1000);
+  const scheme = input.url.slice(0, input.url.indexOf(':')).toLowerCase();
+  if (scheme === 'rtsp' || scheme === 'rtsps') {
+    return ['-rtsp_transport', input.rtspTransport, '-timeout', timeoutUs];
+  }
+  return ['-rw_timeout', timeoutUs];
+}
+
+function videoOptions(plan: EncodePlan, segmentDurationSec: number): string[] {
+  if (plan.video === 'copy') return ['-c:v', 'copy'];
+  return [
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-tune',
+    'zerolatency',
+    '-profile:v',
+    'high',
+    '-pix_fmt',
+    'yuv420p',
+    '-crf',
+    '23',
+    // A keyframe at every segment boundary, whatever the camera's GOP.
+    '-force_key_frames',
+    `expr:gte(t,n_forced*${segmentDurationSec})`,
+    '-sc_threshold',
+    '0',
+  ];
+}
+
+function audioOptions(plan: EncodePlan): string[] {
+  if (plan.audio === 'none') return ['-an'];
+  if (plan.audio === 'copy') return ['-c:a', 'copy'];
+  const rate = plan.audioSampleRateHz ? ['-ar', String(plan.audioSampleRateHz)] : [];
+  return ['-c:a', 'aac', '-b:a', '64k', ...rate];
+}
+
+function hlsOptions(input: IngestArgsInput): string[] {
+  return [
+    '-f',
+    'hls',
+    '-hls_time',
+    String(input.segmentDurationSec),
+    '-hls_list_size',
+    String(input.listSize),
+    // omit_endlist: a restart must not tell players the stream is over.
+    '-hls_flags',
+    'delete_segments+program_date_time+independent_segments+temp_file+omit_endlist',
+    // Media sequence from the clock keeps it rising across restarts, which players need.
+    '-hls_start_number_source',
+    'epoch',
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_segment_filename',
+    path.join(input.outputDir, `${input.runId}-%d.ts`),
+  ];
+}

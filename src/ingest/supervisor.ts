@@ -1,0 +1,353 @@
+import { EventEmitter } from 'node:events';
+import { redactSecrets, secretsOf } from '../cameras/url.js';
+import type { Logger } from '../log.js';
+import { BACKOFF, backoffDelayMs } from './backoff.js';
+import { classifyExit } from './classify.js';
+import { type EncodePlan, planEncode, planFits, type TranscodePolicy } from './codec-policy.js';
+import { IngestRun, type RunOutcome } from './ingest-run.js';
+import type { InputStreams } from './input-streams.js';
+import { clearOutput, ensureOutputDir, pruneOtherRuns } from './output-dir.js';
+import type { ProgressBlock } from './progress.js';
+import { RateMeter } from './rate-meter.js';
+import type { SegmentWritten } from './segment-watcher.js';
+import { assertTransition, type IngestStatus } from './status.js';
+
+/** What the supervisor ingests: the camera fields that matter to ffmpeg. */
+export interface IngestTarget {
+  url: string;
+  transcode: TranscodePolicy;
+  rtspTransport: 'tcp' | 'udp';
+}
+
+export interface SupervisorSettings {
+  ioTimeoutMs: number;
+  stopGraceMs: number;
+  /** No new frames (or no new segment) for this long while running means stalled. */
+  staleTimeoutMs: number;
+  segmentDurationSec: number;
+  listSize: number;
+}
+
+export interface StatusChange {
+  from: IngestStatus;
+  to: IngestStatus;
+  reason: string | null;
+  atMs: number;
+  /** True when this start is a restart of ffmpeg, not the first start of this supervisor. */
+  restart: boolean;
+}
+
+/** Live measurements, published with the heartbeat. */
+export interface IngestSnapshot {
+  status: IngestStatus;
+  sinceMs: number;
+  fps: number | null;
+  bitrateKbps: number | null;
+  lastSegmentAtMs: number | null;
+  input: InputStreams | null;
+  plan: EncodePlan | null;
+  lastError: string | null;
+}
+
+interface SupervisorEvents {
+  status: [StatusChange];
+  input: [InputStreams, EncodePlan];
+}
+
+const WATCHDOG_TICK_MS = 500;
+const RATE_WINDOW_MS = 4000;
+const BITRATE_SEGMENTS = 5;
+
+/**
+ * Keeps one camera's ffmpeg running while the order is "run": wanted state (the order) kept apart from
+ * actual state (the status, which moves only along the transition table in status.ts). It restarts only
+ * while the order is run, classifies every exit, backs off, and kills an ffmpeg that is alive but makes
+ * no progress. It knows nothing of Redis or queues; it reports through events and snapshot().
+ */
+export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
+  private order: 'run' | 'stop' = 'stop';
+  private status: IngestStatus = 'stopped';
+  private sinceMs = Date.now();
+  private lastError: string | null = null;
+  private run: IngestRun | null = null;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private attempt = 0;
+  private starts = 0;
+  private input: InputStreams | null;
+  private plan: EncodePlan | null = null;
+  private runStartedAtMs = 0;
+  private lastFrame = -1;
+  private lastFrameAtMs = 0;
+  private lastSegmentAtMs: number | null = null;
+  private segmentBits: Array<{ bits: number; durationSec: number }> = [];
+  private readonly fps = new RateMeter(RATE_WINDOW_MS);
+  private watchdog: NodeJS.Timeout | null = null;
+  /** Set when a reconfigure ends the current run: start again without backoff. */
+  private wantsRestartNow = false;
+  /** Set when the watchdog ended the current run; its status stands, the exit is not classified again. */
+  private endedByWatchdog = false;
+  private redact: (text: string) => string;
+
+  constructor(
+    private target: IngestTarget,
+    private readonly outputDir: string,
+    private readonly settings: SupervisorSettings,
+    private readonly log: Logger,
+    /** What this camera sent last time, so the first plan is usually right. */
+    inputHint: InputStreams | null = null,
+  ) {
+    super();
+    this.input = inputHint;
+    this.redact = redacterFor(target.url);
+  }
+
+  /** Order: run. Returns at once; the supervisor keeps ffmpeg up until stop(). */
+  start(): void {
+    if (this.order === 'run') return;
+    this.order = 'run';
+    this.loop = this.keepRunning().catch((err: unknown) => {
+      this.log.error({ err }, 'supervisor loop failed');
+    });
+  }
+
+  /** Order: stop. Resolves when ffmpeg has exited and the status is stopped. */
+  async stop(): Promise<void> {
+    this.order = 'stop';
+    this.interrupt();
+    await this.loop;
+  }
+
+  /** Applies a changed camera. A change to what ffmpeg reads restarts it now, without backoff. */
+  reconfigure(target: IngestTarget): void {
+    const changed =
+      target.url !== this.target.url ||
+      target.transcode !== this.target.transcode ||
+      target.rtspTransport !== this.target.rtspTransport;
+    if (!changed) return;
+    if (target.url !== this.target.url) this.input = null;
+    this.target = target;
+    this.redact = redacterFor(target.url);
+    this.attempt = 0;
+    this.log.info('camera changed; restarting ingest');
+    this.interrupt();
+  }
+
+  snapshot(): IngestSnapshot {
+    const bits = this.segmentBits.reduce((sum, s) => sum + s.bits, 0);
+    const seconds = this.segmentBits.reduce((sum, s) => sum + s.durationSec, 0);
+    const live = this.status === 'online';
+    const fps = live ? this.fps.perSecond() : null;
+    return {
+      status: this.status,
+      sinceMs: this.sinceMs,
+      fps: fps === null ? null : Math.round(fps * 10) / 10,
+      bitrateKbps: live && seconds > 0 ? Math.round(bits / seconds / 1000) : null,
+      lastSegmentAtMs: this.lastSegmentAtMs,
+      input: this.input,
+      plan: this.plan,
+      lastError: this.lastError,
+    };
+  }
+
+  private async keepRunning(): Promise<void> {
+    while (this.order === 'run') {
+      const outcome = await this.runOnce();
+      if (this.order !== 'run') break;
+      if (outcome === 'restart-now') continue;
+      const policy = BACKOFF[this.status as keyof typeof BACKOFF] ?? BACKOFF.offline;
+      const delayMs = backoffDelayMs(policy, this.attempt++);
+      this.log.info({ status: this.status, delayMs }, 'retrying after backoff');
+      await this.sleep(delayMs);
+    }
+    this.setStatus('stopped', null);
+  }
+
+  /** One ffmpeg run; says whether to restart at once (re-plan, reconfigure) or after a backoff. */
+  private async runOnce(): Promise<'restart-now' | 'backoff'> {
+    this.beginRun();
+    const runId = `${Date.now().toString(36)}${this.starts.toString(36)}`;
+    const plan = planEncode(this.target.transcode, this.input);
+    this.plan = plan;
+    let run: IngestRun;
+    try {
+      await ensureOutputDir(this.outputDir);
+      run = await IngestRun.start(this.runParams(plan, runId), this.runEvents(plan, runId));
+    } catch (err) {
+      this.setStatus('offline', this.redact((err as Error).message));
+      return 'backoff';
+    }
+    this.run = run;
+    this.log.info({ ffmpegPid: run.pid, plan }, 'ffmpeg started');
+    // stop() or reconfigure() arrived while ffmpeg was being spawned.
+    if (this.wantsRestartNow || this.order !== 'run') void run.stop(this.settings.stopGraceMs);
+    this.startWatchdog();
+    const outcome = await run.done;
+    this.stopWatchdog();
+    this.run = null;
+    return this.afterRun(outcome);
+  }
+
+  private beginRun(): void {
+    this.setStatus('starting', this.status === 'stopped' ? null : this.lastError, this.starts > 0);
+    this.starts++;
+    this.runStartedAtMs = Date.now();
+    this.lastFrame = -1;
+    this.lastFrameAtMs = this.runStartedAtMs;
+    this.segmentBits = [];
+    this.fps.reset();
+    this.wantsRestartNow = false;
+    this.endedByWatchdog = false;
+  }
+
+  private async afterRun(outcome: RunOutcome): Promise<'restart-now' | 'backoff'> {
+    this.log.info({ exit: outcome.exit }, 'ffmpeg exited');
+    if (this.order !== 'run') return 'backoff';
+    if (outcome.replan) {
+      await clearOutput(this.outputDir);
+      return 'restart-now';
+    }
+    if (this.endedByWatchdog) return 'backoff';
+    if (this.wantsRestartNow) {
+      this.wantsRestartNow = false;
+      return 'restart-now';
+    }
+    const failure = classifyExit({
+      exitCode: outcome.exit.code,
+      signal: outcome.exit.signal,
+      problems: outcome.problems,
+      sawVideo: outcome.input ? outcome.input.video !== null : null,
+    });
+    this.setStatus(failure.status, failure.reason);
+    return 'backoff';
+  }
+
+  private runParams(plan: EncodePlan, runId: string) {
+    return {
+      url: this.target.url,
+      rtspTransport: this.target.rtspTransport,
+      ioTimeoutMs: this.settings.ioTimeoutMs,
+      plan,
+      outputDir: this.outputDir,
+      runId,
+      segmentDurationSec: this.settings.segmentDurationSec,
+      listSize: this.settings.listSize,
+      redact: this.redact,
+    };
+  }
+
+  private runEvents(plan: EncodePlan, runId: string) {
+    return {
+      onInput: (streams: InputStreams) => {
+        this.input = streams;
+        const fits = planFits(plan, this.target.transcode, streams);
+        if (fits) this.emit('input', streams, plan);
+        else
+          this.log.info(
+            { video: streams.video?.codec, audio: streams.audio?.codec },
+            're-planning for streams',
+          );
+        return fits;
+      },
+      onProgress: (block: ProgressBlock) => this.onProgress(block),
+      onSegment: (segment: SegmentWritten) => this.onSegment(segment, runId),
+      onProblem: () => undefined,
+    };
+  }
+
+  private onProgress(block: ProgressBlock): void {
+    if (block.frame === null) return;
+    const now = Date.now();
+    this.fps.record(now, block.frame);
+    if (block.frame > this.lastFrame) {
+      this.lastFrame = block.frame;
+      this.lastFrameAtMs = now;
+    }
+  }
+
+  private onSegment(segment: SegmentWritten, runId: string): void {
+    this.lastSegmentAtMs = segment.seenAtMs;
+    this.segmentBits.push({ bits: segment.sizeBytes * 8, durationSec: segment.durationSec });
+    if (this.segmentBits.length > BITRATE_SEGMENTS) this.segmentBits.shift();
+    if (this.status !== 'starting') return;
+    this.attempt = 0;
+    // ffmpeg reads the camera's buffered first frames faster than real time; measure from here on.
+    this.fps.reset();
+    this.setStatus('online', null);
+    void pruneOtherRuns(this.outputDir, runId);
+  }
+
+  /** Watch progress, not the PID: frames and segments must keep coming. */
+  private startWatchdog(): void {
+    const startTimeoutMs =
+      this.settings.ioTimeoutMs + this.settings.staleTimeoutMs + 4000 * this.settings.segmentDurationSec;
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      if (this.status === 'starting' && now - this.runStartedAtMs > startTimeoutMs) {
+        this.endRunAs(
+          'offline',
+          `no video segment within ${Math.round(startTimeoutMs / 1000)} s of starting`,
+        );
+        return;
+      }
+      if (this.status !== 'online') return;
+      const segmentLimitMs = Math.max(this.settings.staleTimeoutMs, 3000 * this.settings.segmentDurationSec);
+      const frameAgeMs = now - this.lastFrameAtMs;
+      const segmentAgeMs = now - (this.lastSegmentAtMs ?? this.runStartedAtMs);
+      if (frameAgeMs > this.settings.staleTimeoutMs || segmentAgeMs > segmentLimitMs) {
+        const what = frameAgeMs > this.settings.staleTimeoutMs ? 'frame' : 'segment';
+        const ageMs = Math.max(frameAgeMs, segmentAgeMs);
+        this.endRunAs('stalled', `no new ${what} for ${(ageMs / 1000).toFixed(1)} s; restarting ffmpeg`);
+      }
+    }, WATCHDOG_TICK_MS);
+  }
+
+  private endRunAs(status: 'offline' | 'stalled', reason: string): void {
+    this.stopWatchdog();
+    this.endedByWatchdog = true;
+    this.setStatus(status, reason);
+    void this.run?.stop(this.settings.stopGraceMs);
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
+  private setStatus(to: IngestStatus, reason: string | null, restart = false): void {
+    const from = this.status;
+    if (from === to && to !== 'starting') return;
+    assertTransition(from, to);
+    this.status = to;
+    this.sinceMs = Date.now();
+    if (to !== 'starting' && to !== 'stopped') this.lastError = reason;
+    if (to === 'online') this.lastError = null;
+    this.emit('status', { from, to, reason, atMs: this.sinceMs, restart });
+  }
+
+  /** Ends the current ffmpeg or backoff wait so the loop re-reads the order and the target. */
+  private interrupt(): void {
+    this.wantsRestartNow = this.order === 'run';
+    void this.run?.stop(this.settings.stopGraceMs);
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+}
+
+function redacterFor(url: string): (text: string) => string {
+  const secrets = secretsOf(url);
+  return (text) => redactSecrets(text, secrets);
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { ROLES, type Role, startCamrelay } from './camrelay.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { startDemo } from './demo/demo.js';
+import { createLogger, type Logger } from './log.js';
+
+const USAGE = `Usage: camrelay <role>
+
+Roles:
+  all      relay and ingest worker in one process; starts its own Redis when REDIS_URL is unset
+  relay    the HTTP API and HLS server (needs REDIS_URL)
+  worker   an ingest worker: runs ffmpeg for the cameras it takes from the queue (needs REDIS_URL)
+  demo     "all" plus demo RTSP cameras, registered and playing
+
+Settings come from environment variables (or a JSON file named by CONFIG_FILE); see README.md.
+`;
+
+/** After a shutdown signal, the longest camrelay waits for a clean stop before it exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 30_000;
+const EXIT_CONFIG = 78;
+
+async function main(args: string[]): Promise<void> {
+  const [role] = args;
+  if (!role || role === '--help' || role === '-h') {
+    process.stdout.write(USAGE);
+    process.exit(role ? 0 : 2);
+  }
+  if (role === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  if (role !== 'demo' && !(ROLES as readonly string[]).includes(role)) {
+    process.stderr.write(`camrelay: unknown role "${role}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+  let config: Config;
+  try {
+    config = loadConfig(role === 'demo' ? { LOG_LEVEL: 'warn', ...process.env } : process.env);
+  } catch (err) {
+    process.stderr.write(`camrelay: ${(err as Error).message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  const log = createLogger(config.logLevel);
+  let running: Awaited<ReturnType<typeof startCamrelay>>;
+  try {
+    running = role === 'demo' ? await startDemo(config, log) : await startCamrelay(config, role as Role, log);
+  } catch (err) {
+    log.fatal({ err }, 'camrelay did not start');
+    process.stderr.write(`camrelay: ${(err as Error).message}\n`);
+    process.exit((err as { code?: string }).code === 'CAMRELAY_ERR_CONFIG_INVALID' ? EXIT_CONFIG : 1);
+  }
+  stopOnSignals(running.stop, log);
+}
+
+function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+await main(process.argv.slice(2));

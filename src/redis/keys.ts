@@ -1,0 +1,34 @@
+/** Every Redis key camrelay writes, under one prefix (REDIS_PREFIX), so deployments and tests can share a Redis. */
+export interface RedisKeys {
+  readonly prefix: string;
+  /** Hash: camera id → Camera JSON (the wanted state). */
+  readonly cameras: string;
+  /** Sorted set of camera ids (all scores 0), for paging in id order. */
+  readonly cameraIndex: string;
+  /** Pub/sub channel: a camera id each time a camera is created, changed or deleted. */
+  readonly cameraChanges: string;
+  /** Hash per camera: the health record (the actual state). */
+  health(cameraId: string): string;
+  /** Hash: status → number of cameras in it, kept by the same scripts that change a status. */
+  readonly healthCounts: string;
+  /** Sorted set: camera id → last heartbeat (ms), to find cameras whose worker went silent. */
+  readonly healthBeats: string;
+  /** Sorted set: worker id → last heartbeat (ms). */
+  readonly workers: string;
+  /** Hash per worker: host, pid, streams. */
+  worker(workerId: string): string;
+}
+
+export function redisKeys(prefix: string): RedisKeys {
+  return {
+    prefix,
+    cameras: `${prefix}:cameras`,
+    cameraIndex: `${prefix}:cameras:index`,
+    cameraChanges: `${prefix}:cameras:changes`,
+    health: (cameraId) => `${prefix}:health:${cameraId}`,
+    healthCounts: `${prefix}:health:counts`,
+    healthBeats: `${prefix}:health:beats`,
+    workers: `${prefix}:workers`,
+    worker: (workerId) => `${prefix}:worker:${workerId}`,
+  };
+}

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+
+const PING_TIMEOUT_MS = 1000;
+const tags = ['probes'];
+
+/** Liveness and readiness, without credentials, for load balancers and orchestrators. */
+export const probeRoutes =
+  (deps: { redis: Redis }): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get(
+      '/healthz',
+      {
+        schema: {
+          tags,
+          summary: 'The process is up',
+          response: { 200: z.object({ status: z.literal('ok') }) },
+        },
+      },
+      async () => ({ status: 'ok' as const }),
+    );
+
+    app.get(
+      '/readyz',
+      {
+        schema: {
+          tags,
+          summary: 'Redis answers',
+          response: {
+            200: z.object({ status: z.literal('ready') }),
+            503: z.object({ status: z.literal('unavailable'), reason: z.string() }),
+          },
+        },
+      },
+      async (_request, reply) => {
+        try {
+          await withTimeout(deps.redis.ping(), PING_TIMEOUT_MS);
+          return reply.send({ status: 'ready' as const });
+        } catch (err) {
+          return reply
+            .code(503)
+            .send({ status: 'unavailable' as const, reason: `redis: ${(err as Error).message}` });
+        }
+      },
+    );
+  };
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

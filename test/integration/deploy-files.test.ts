@@ -1,0 +1,30 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** No Docker engine runs here, so the deployment files are checked the ways that need none. */
+describe('deployment files', () => {
+  it('docker-compose.yml passes docker-compose config', async () => {
+    const { stdout } = await promisify(execFile)('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+      cwd: root,
+    });
+    for (const service of ['redis:', 'relay:', 'worker:']) expect(stdout).toContain(`  ${service}`);
+    expect(stdout).toMatch(/--appendonly\s*\n\s*- "yes"/);
+    expect(stdout).toMatch(/condition: service_healthy/);
+  });
+
+  it('the Dockerfile copies only files that exist, and runs the CLI', () => {
+    const dockerfile = readFileSync(`${root}docker/Dockerfile`, 'utf8');
+    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
+      (m[1] ?? '').split(/\s+/),
+    );
+    expect(sources.length).toBeGreaterThan(3);
+    for (const source of sources) expect(existsSync(`${root}${source}`), source).toBe(true);
+    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "dist\/main.js"\]/);
+    expect(dockerfile).toMatch(/apt-get install[^\n]*ffmpeg/);
+  });
+});
