@@ -3,6 +3,8 @@ import type { RedisOptions } from 'ioredis';
 
 export const INGEST_QUEUE = 'ingest';
 
+const JOB_RETRY_DELAY_MS = 5000;
+
 export interface IngestJobData {
   cameraId: string;
 }
@@ -45,8 +47,18 @@ export class IngestQueue {
     }
   }
 
+  /**
+   * A camera job ends only when its camera is deleted or disabled; if its processor fails for any other
+   * reason (Redis gone for a moment), it is tried again every few seconds, never given up.
+   */
   private jobOptions(cameraId: string) {
-    return { jobId: ingestJobId(cameraId), removeOnComplete: true, removeOnFail: true, attempts: 1 };
+    return {
+      jobId: ingestJobId(cameraId),
+      removeOnComplete: true,
+      removeOnFail: true,
+      attempts: Number.MAX_SAFE_INTEGER,
+      backoff: { type: 'fixed', delay: JOB_RETRY_DELAY_MS },
+    };
   }
 
   async close(): Promise<void> {

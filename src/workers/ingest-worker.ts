@@ -70,6 +70,10 @@ export class IngestWorker {
     this.worker.on('lockRenewalFailed', (jobIds) => this.onLocksLost(jobIds));
     this.worker.on('completed', (job) => void this.requeueIfWanted(job.data.cameraId));
     this.worker.on('error', (err) => this.log.error({ err }, 'bullmq worker error'));
+    this.worker.on('failed', (job, err) => {
+      if (err.name !== 'WaitingError')
+        this.log.error({ err, cameraId: job?.data.cameraId }, 'camera job failed; retrying');
+    });
     await this.beat();
     this.every(config.health.publishIntervalMs, () => this.beat());
     this.every(RECONCILE_INTERVAL_MS, () => this.refresh(this.activeCameraIds));

@@ -19,12 +19,16 @@ interface CliRun {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Every CLI process a test started, so none outlives a failed test. */
+const started: ChildProcess[] = [];
+
 /** camrelay as users run it: the built CLI in its own process, with only the environment we give it. */
 function runCli(args: string[], env: Record<string, string>): CliRun {
   const child = spawn(process.execPath, [MAIN, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.push(child);
   const output: string[] = [];
   let resolveUrl: (url: string) => void = () => undefined;
   const url = new Promise<string>((resolve) => {
@@ -71,6 +75,8 @@ describe('camrelay CLI', () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'camrelay-cli-'));
   });
   afterAll(async () => {
+    for (const child of started)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await cameras?.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
