@@ -16,8 +16,8 @@ import { type CameraKind, startRtspCameras } from '../src/demo/rtsp-cameras.js';
 import { planEncode } from '../src/ingest/codec-policy.js';
 import { buildIngestArgs } from '../src/ingest/ffmpeg-args.js';
 import { parseMediaPlaylist } from '../src/ingest/playlist.js';
+import { processTable } from '../src/ingest/process-table.js';
 import { createLogger } from '../src/log.js';
-import { processTable } from '../test/support/processes.js';
 import { measure, median } from './proc-stats.js';
 
 const RUNS = Number(process.env.RUNS ?? 5);

@@ -1,15 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { CameraRegistry } from './cameras/registry.js';
 import { CameraService } from './cameras/service.js';
 import type { Config } from './config/schema.js';
 import { Errors } from './errors.js';
+import { EventFeed } from './health/event-feed.js';
 import { HealthStore } from './health/store.js';
 import { configureFfmpeg, resolveFfmpegPath } from './ingest/ffmpeg.js';
 import type { Logger } from './log.js';
+import { createMetricsRegistry } from './metrics.js';
 import { createRedis, createSubscriber, redisOptionsFromUrl } from './redis/connection.js';
 import { startEmbeddedRedis } from './redis/embedded.js';
-import { redisKeys } from './redis/keys.js';
+import { type RedisKeys, redisKeys } from './redis/keys.js';
 import { buildRelayApp } from './relay/app.js';
 import { buildProbeApp } from './relay/probe-app.js';
 import { Teardown } from './teardown.js';
@@ -58,6 +60,7 @@ async function start(config: Config, role: Role, log: Logger, teardown: Teardown
   const redisOptions = redisOptionsFromUrl(redisUrl);
   const redis = connect(createRedis(redisOptions, `camrelay-${role}`), teardown);
   const keys = redisKeys(config.redis.prefix);
+  const metrics = createMetricsRegistry();
   const registry = new CameraRegistry(redis, keys);
   const health = new HealthStore(redis, keys, config.health.staleMs);
   const queue = new IngestQueue(redisOptions, keys.prefix);
@@ -69,6 +72,7 @@ async function start(config: Config, role: Role, log: Logger, teardown: Teardown
   if (runsWorker) {
     const subscriber = connect(createSubscriber(redisOptions, 'camrelay-worker-sub'), teardown);
     const started = new IngestWorker({
+      metrics,
       config,
       log,
       redisOptions,
@@ -86,8 +90,17 @@ async function start(config: Config, role: Role, log: Logger, teardown: Teardown
 
   const app =
     role === 'worker'
-      ? await buildProbeApp({ log, redis })
-      : await buildRelayApp({ config, log, redis, registry, cameras, health });
+      ? await buildProbeApp({ log, redis, metrics })
+      : await buildRelayApp({
+          metrics,
+          config,
+          log,
+          redis,
+          registry,
+          cameras,
+          health,
+          feed: await startEventFeed(redisOptions, keys, log, teardown),
+        });
   const port = role === 'worker' ? config.worker.port : config.http.port;
   const url = await listen(app, config.http.host, port, teardown);
   if (role !== 'worker') reconcileJobs(cameras, log, teardown);
@@ -99,6 +112,18 @@ async function embeddedRedis(config: Config, log: Logger, teardown: Teardown): P
   const embedded = await startEmbeddedRedis(config.dataDir, log);
   teardown.add(() => embedded.stop());
   return embedded.url;
+}
+
+async function startEventFeed(
+  redisOptions: RedisOptions,
+  keys: RedisKeys,
+  log: Logger,
+  teardown: Teardown,
+): Promise<EventFeed> {
+  const feed = new EventFeed(createSubscriber(redisOptions, 'camrelay-events'), keys.events, log);
+  await feed.start();
+  teardown.add(() => feed.stop());
+  return feed;
 }
 
 function connect(redis: Redis, teardown: Teardown): Redis {

@@ -75,6 +75,8 @@ export const configKeys = z.strictObject({
   RTSP_TIMEOUT_MS: integer(1000, 120_000).default(5000),
   /** An ingest whose frames or segments stop for this long is stalled: ffmpeg is killed and restarted. */
   STALE_TIMEOUT_MS: integer(1000, 120_000).default(5000),
+  /** Repeated ffmpeg warnings are counted, and logged as one summary per camera this often. */
+  WARNING_SUMMARY_INTERVAL_MS: integer(1000, 3_600_000).default(60_000),
   /** How long ffmpeg gets to exit after SIGINT before SIGKILL. */
   FFMPEG_STOP_GRACE_MS: integer(100, 60_000).default(5000),
   /** BullMQ lock on a camera job; a killed worker's cameras move to another worker after about this long. */
@@ -111,6 +113,7 @@ export const configSchema = configKeys
         rtspTimeoutMs: keys.RTSP_TIMEOUT_MS,
         stopGraceMs: keys.FFMPEG_STOP_GRACE_MS,
         staleTimeoutMs: keys.STALE_TIMEOUT_MS,
+        warningSummaryIntervalMs: keys.WARNING_SUMMARY_INTERVAL_MS,
       },
       hls: { segmentDurationSec: keys.HLS_SEGMENT_DURATION_SEC, listSize: keys.HLS_LIST_SIZE },
       worker: {

@@ -9,8 +9,10 @@ import type { InputStreams } from './input-streams.js';
 import { clearOutput, ensureOutputDir, pruneOtherRuns } from './output-dir.js';
 import type { ProgressBlock } from './progress.js';
 import { RateMeter } from './rate-meter.js';
+import { endpointOf, tcpReachable } from './reachability.js';
 import type { SegmentWritten } from './segment-watcher.js';
 import { assertTransition, type IngestStatus } from './status.js';
+import type { StderrLine } from './stderr-line.js';
 
 /** What the supervisor ingests: the camera fields that matter to ffmpeg. */
 export interface IngestTarget {
@@ -52,9 +54,13 @@ export interface IngestSnapshot {
 interface SupervisorEvents {
   status: [StatusChange];
   input: [InputStreams, EncodePlan];
+  /** A warning from ffmpeg, redacted. */
+  warning: [StderrLine];
 }
 
 const WATCHDOG_TICK_MS = 500;
+/** How often an offline camera's TCP port is tried during backoff, and how long one try may take. */
+const REACHABILITY_PROBE_MS = 1000;
 const RATE_WINDOW_MS = 4000;
 const BITRATE_SEGMENTS = 5;
 
@@ -87,6 +93,8 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
   private wantsRestartNow = false;
   /** Set when the watchdog ended the current run; its status stands, the exit is not classified again. */
   private endedByWatchdog = false;
+  /** Counts interrupts, so a multi-step wait can tell it was cut short. */
+  private wakes = 0;
   private redact: (text: string) => string;
 
   constructor(
@@ -158,7 +166,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
       const policy = BACKOFF[this.status as keyof typeof BACKOFF] ?? BACKOFF.offline;
       const delayMs = backoffDelayMs(policy, this.attempt++);
       this.log.info({ status: this.status, delayMs }, 'retrying after backoff');
-      await this.sleep(delayMs);
+      await (this.status === 'offline' ? this.waitForReturn(delayMs) : this.sleep(delayMs));
     }
     this.setStatus('stopped', null);
   }
@@ -251,7 +259,9 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
       },
       onProgress: (block: ProgressBlock) => this.onProgress(block),
       onSegment: (segment: SegmentWritten) => this.onSegment(segment, runId),
-      onProblem: () => undefined,
+      onProblem: (line: StderrLine) => {
+        if (line.level === 'warning') this.emit('warning', line);
+      },
     };
   }
 
@@ -325,9 +335,33 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
     this.emit('status', { from, to, reason, atMs: this.sinceMs, restart });
   }
 
+  /**
+   * Backs off like sleep(), but also knocks on the camera's TCP port every second: when a port that was
+   * closed opens (the camera is back from a reboot), it retries at once. Backoff still spares a camera that
+   * stays away, and a camera whose port stays open but fails otherwise (404, no RTSP) waits its full delay.
+   */
+  private async waitForReturn(delayMs: number): Promise<void> {
+    const endpoint = endpointOf(this.target.url);
+    if (!endpoint || delayMs <= REACHABILITY_PROBE_MS) return this.sleep(delayMs);
+    const wakes = this.wakes;
+    const deadline = Date.now() + delayMs;
+    let wasReachable = await tcpReachable(endpoint.host, endpoint.port, REACHABILITY_PROBE_MS);
+    while (Date.now() < deadline && this.wakes === wakes) {
+      await this.sleep(Math.min(REACHABILITY_PROBE_MS, deadline - Date.now()));
+      if (this.wakes !== wakes || Date.now() >= deadline) return;
+      const reachable = await tcpReachable(endpoint.host, endpoint.port, REACHABILITY_PROBE_MS);
+      if (reachable && !wasReachable) {
+        this.log.info('camera port answers again; retrying now');
+        return;
+      }
+      wasReachable = reachable;
+    }
+  }
+
   /** Ends the current ffmpeg or backoff wait so the loop re-reads the order and the target. */
   private interrupt(): void {
     this.wantsRestartNow = this.order === 'run';
+    this.wakes++;
     void this.run?.stop(this.settings.stopGraceMs);
     this.wake?.();
   }

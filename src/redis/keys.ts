@@ -7,8 +7,13 @@ export interface RedisKeys {
   readonly cameraIndex: string;
   /** Pub/sub channel: a camera id each time a camera is created, changed or deleted. */
   readonly cameraChanges: string;
-  /** Hash per camera: the health record (the actual state). */
+  /** Hash per camera: the health record (the actual state). Its key is healthPrefix + id. */
   health(cameraId: string): string;
+  readonly healthPrefix: string;
+  /** Stream: every status change in the deployment, bounded. */
+  readonly events: string;
+  /** Stream per camera: its recent status changes, bounded. Its key is historyPrefix + id. */
+  readonly historyPrefix: string;
   /** Hash: status → number of cameras in it, kept by the same scripts that change a status. */
   readonly healthCounts: string;
   /** Sorted set: camera id → last heartbeat (ms), to find cameras whose worker went silent. */
@@ -26,6 +31,9 @@ export function redisKeys(prefix: string): RedisKeys {
     cameraIndex: `${prefix}:cameras:index`,
     cameraChanges: `${prefix}:cameras:changes`,
     health: (cameraId) => `${prefix}:health:${cameraId}`,
+    healthPrefix: `${prefix}:health:`,
+    events: `${prefix}:events`,
+    historyPrefix: `${prefix}:history:`,
     healthCounts: `${prefix}:health:counts`,
     healthBeats: `${prefix}:health:beats`,
     workers: `${prefix}:workers`,

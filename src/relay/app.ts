@@ -4,15 +4,19 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { CameraRegistry } from '../cameras/registry.js';
 import type { CameraService } from '../cameras/service.js';
 import type { Config } from '../config/schema.js';
+import type { EventFeed } from '../health/event-feed.js';
 import type { HealthStore } from '../health/store.js';
 import type { Logger } from '../log.js';
 import { createFastify } from './fastify.js';
 import { cameraRoutes } from './routes/cameras.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { hlsRoutes } from './routes/hls.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { probeRoutes } from './routes/probes.js';
 
 export interface RelayDeps {
@@ -22,6 +26,8 @@ export interface RelayDeps {
   registry: CameraRegistry;
   cameras: CameraService;
   health: HealthStore;
+  feed: EventFeed;
+  metrics: Registry;
 }
 
 /**
@@ -51,6 +57,8 @@ export async function buildRelayApp(deps: RelayDeps): Promise<FastifyInstance> {
 
   await app.register(cameraRoutes(deps));
   await app.register(healthRoutes(deps));
+  await app.register(eventRoutes(deps));
+  await app.register(metricsRoutes(deps));
   await app.register(probeRoutes(deps));
   await app.register(hlsRoutes({ hlsRoot: deps.config.hlsRoot }));
   return app;

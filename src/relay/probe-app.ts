@@ -1,12 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { createFastify } from './fastify.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { probeRoutes } from './routes/probes.js';
 
-/** The worker role's small HTTP server: liveness and readiness for orchestrators. */
-export async function buildProbeApp(deps: { log: Logger; redis: Redis }): Promise<FastifyInstance> {
+/** The worker role's small HTTP server: liveness and readiness for orchestrators, and its metrics. */
+export async function buildProbeApp(deps: {
+  log: Logger;
+  redis: Redis;
+  metrics: Registry;
+}): Promise<FastifyInstance> {
   const app = createFastify(deps.log.child({ role: 'worker-probes' }));
   await app.register(probeRoutes(deps));
+  await app.register(metricsRoutes(deps));
   return app;
 }

@@ -6,7 +6,9 @@ import type { HealthStore } from '../health/store.js';
 import type { InputStreams } from '../ingest/input-streams.js';
 import { clearOutput, outputDirFor } from '../ingest/output-dir.js';
 import { type IngestSnapshot, IngestSupervisor, type IngestTarget } from '../ingest/supervisor.js';
+import { WarningTally, warningKind } from '../ingest/warnings.js';
 import type { Logger } from '../log.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 /**
  * Why a session ended: the camera is gone or was disabled; this worker let go of it (shutdown, cancel);
@@ -20,6 +22,7 @@ export interface SessionDeps {
   health: HealthStore;
   workerId: string;
   log: Logger;
+  metrics: WorkerMetrics;
 }
 
 /**
@@ -35,6 +38,7 @@ export class CameraSession {
   });
   private readonly log: Logger;
   private readonly outputDir: string;
+  private readonly warnings = new WarningTally();
 
   constructor(
     readonly cameraId: string,
@@ -63,7 +67,13 @@ export class CameraSession {
       if (change.to === 'stopped') return;
       const level = change.to === 'online' || change.to === 'starting' ? 'info' : 'warn';
       this.log[level]({ from: change.from, to: change.to, reason: change.reason }, `camera ${change.to}`);
-      void this.publish(reportOf(supervisor.snapshot()), change.restart);
+      if (change.restart) this.deps.metrics.restarted(this.cameraId);
+      void this.publish(reportOf(supervisor.snapshot()), { restart: change.restart, reason: change.reason });
+    });
+    supervisor.on('warning', (line) => {
+      const kind = warningKind(line.message);
+      this.warnings.add(kind);
+      this.deps.metrics.warned(this.cameraId, kind);
     });
     supervisor.on('input', () => void this.publish(reportOf(supervisor.snapshot())));
     signal?.addEventListener('abort', () => this.finish('released'), { once: true });
@@ -97,15 +107,28 @@ export class CameraSession {
     this.finish('lost');
   }
 
+  snapshot(): IngestSnapshot | null {
+    return this.supervisor?.snapshot() ?? null;
+  }
+
+  /** Logs the ffmpeg warnings counted since the last summary, in one line. */
+  summarizeWarnings(intervalMs: number): void {
+    const counts = this.warnings.take();
+    if (counts) this.log.info({ warnings: counts, intervalSec: intervalMs / 1000 }, 'ffmpeg warnings');
+  }
+
   /** The current measurements, for the worker's periodic heartbeat. */
   report(): HealthReport | null {
     const snapshot = this.supervisor?.snapshot();
     return snapshot && snapshot.status !== 'stopped' ? reportOf(snapshot) : null;
   }
 
-  private async publish(report: HealthReport, restart = false): Promise<void> {
+  private async publish(
+    report: HealthReport,
+    change: { restart?: boolean; reason?: string | null } = {},
+  ): Promise<void> {
     try {
-      const result = await this.deps.health.report(this.cameraId, this.deps.workerId, report, restart);
+      const result = await this.deps.health.report(this.cameraId, this.deps.workerId, report, change);
       // 'unowned': deleted or disabled; the registry's change ends the session and clears its output.
       if (result === 'taken') this.lostToAnother();
     } catch (err) {

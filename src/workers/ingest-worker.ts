@@ -1,14 +1,17 @@
 import { hostname } from 'node:os';
 import { type Job, WaitingError, Worker } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { CameraRegistry } from '../cameras/registry.js';
 import type { Config } from '../config/schema.js';
 import type { HealthStore } from '../health/store.js';
+import { killOrphans } from '../ingest/orphans.js';
 import { clearOutput, listOutputDirs, outputDirFor } from '../ingest/output-dir.js';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { CameraSession } from './camera-session.js';
 import { INGEST_QUEUE, type IngestJobData, type IngestQueue, ingestJobId } from './ingest-queue.js';
+import { WorkerMetrics } from './worker-metrics.js';
 
 /** How often sessions re-read their cameras, in case a change message was missed. */
 const RECONCILE_INTERVAL_MS = 5000;
@@ -23,6 +26,7 @@ export interface IngestWorkerDeps {
   registry: CameraRegistry;
   health: HealthStore;
   queue: IngestQueue;
+  metrics: Registry;
 }
 
 /**
@@ -36,9 +40,12 @@ export class IngestWorker {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
   private readonly startedAtMs = Date.now();
+  private readonly metrics: WorkerMetrics;
+  private closing = false;
 
   constructor(private readonly deps: IngestWorkerDeps) {
     this.log = deps.log.child({ role: 'worker', workerId: deps.config.worker.id });
+    this.metrics = new WorkerMetrics(deps.metrics, deps.config.worker.id, () => this.sessions.values());
   }
 
   get activeCameraIds(): string[] {
@@ -48,6 +55,7 @@ export class IngestWorker {
   async start(): Promise<void> {
     const { config, health, subscriber, keys } = this.deps;
     await health.load();
+    killOrphans(config.hlsRoot, this.log);
     await this.removeOutputOfDeletedCameras();
     await subscriber.subscribe(keys.cameraChanges);
     subscriber.on('message', (channel, cameraId) => {
@@ -77,6 +85,10 @@ export class IngestWorker {
     await this.beat();
     this.every(config.health.publishIntervalMs, () => this.beat());
     this.every(RECONCILE_INTERVAL_MS, () => this.refresh(this.activeCameraIds));
+    const summaryMs = config.ffmpeg.warningSummaryIntervalMs;
+    this.every(summaryMs, async () => {
+      for (const session of this.sessions.values()) session.summarizeWarnings(summaryMs);
+    });
     this.log.info({ maxStreams: config.worker.maxStreams }, 'ingest worker started');
   }
 
@@ -85,10 +97,12 @@ export class IngestWorker {
    * waits for running jobs, and camera jobs never end by themselves, so they are ended first.
    */
   async close(): Promise<void> {
+    this.closing = true;
     for (const timer of this.timers) clearInterval(timer);
     const worker = this.worker;
     if (worker) {
       await worker.pause(true);
+      // Jobs BullMQ was fetching as the pause began still arrive; process() hands those back at once.
       for (const session of this.sessions.values()) session.release();
       await worker.close();
     }
@@ -103,13 +117,20 @@ export class IngestWorker {
     signal?: AbortSignal,
   ): Promise<string> {
     const { cameraId } = job.data;
-    const session = new CameraSession(cameraId, { ...this.deps, workerId: this.deps.config.worker.id });
+    const session = new CameraSession(cameraId, {
+      ...this.deps,
+      workerId: this.deps.config.worker.id,
+      metrics: this.metrics,
+    });
     this.sessions.set(cameraId, session);
+    if (this.closing) session.release();
     let end: Awaited<ReturnType<CameraSession['run']>>;
     try {
       end = await session.run(signal);
     } finally {
       this.sessions.delete(cameraId);
+      this.metrics.forget(cameraId);
+      session.summarizeWarnings(this.deps.config.ffmpeg.warningSummaryIntervalMs);
     }
     if (end !== 'released') return end;
     // Hand the camera back at once instead of letting its lock expire.

@@ -1,54 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RtspCameras, startRtspCameras } from '../../src/demo/rtsp-cameras.js';
+import { FAST_HEALTH, killAll, runCli } from '../support/cli.js';
 import { isAlive, processTable } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
-
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-interface CliRun {
-  child: ChildProcess;
-  url: Promise<string>;
-  output: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Every CLI process a test started, so none outlives a failed test. */
-const started: ChildProcess[] = [];
-
-/** camrelay as users run it: the built CLI in its own process, with only the environment we give it. */
-function runCli(args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  const output: string[] = [];
-  let resolveUrl: (url: string) => void = () => undefined;
-  const url = new Promise<string>((resolve) => {
-    resolveUrl = resolve;
-  });
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream as NodeJS.ReadableStream }).on('line', (line) => {
-      output.push(line);
-      const started = /"msg":"camrelay started"/.test(line) ? (JSON.parse(line) as { url: string }) : null;
-      if (started) resolveUrl(started.url);
-    });
-  }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, url, output, exited };
-}
-
-/** Short health timings, so the test sees status changes quickly. */
-const FAST_HEALTH = { HEALTH_PUBLISH_INTERVAL_MS: '500', HEALTH_STALE_MS: '3000' };
 
 function untilOnline(url: string, cameraId: string) {
   return waitFor(`${cameraId} online`, async () => {
@@ -70,13 +28,11 @@ describe('camrelay CLI', () => {
   let dataDir: string;
 
   beforeAll(async () => {
-    expect(existsSync(MAIN), 'dist/main.js is missing: run npm run build').toBe(true);
     cameras = await startRtspCameras({ mounts: [{ name: 'cli', kind: 'h264' }] });
     dataDir = await mkdtemp(path.join(tmpdir(), 'camrelay-cli-'));
   });
   afterAll(async () => {
-    for (const child of started)
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    killAll();
     await cameras?.stop();
     await rm(dataDir, { recursive: true, force: true });
   });

@@ -1,35 +1,13 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { ffmpegWritingUnder, processTable } from '../../src/ingest/process-table.js';
 
-export interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  argv: string[];
-}
+export { type ProcessInfo, processTable } from '../../src/ingest/process-table.js';
 
-/** The process table, read from /proc: what is really running, whatever camrelay believes. */
-export function processTable(): ProcessInfo[] {
-  const table: ProcessInfo[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (argv.length > 0) table.push({ pid: Number(entry), ppid, argv });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return table;
-}
-
-/** ffmpeg processes writing into `dir` (their output arguments name it). */
-export function ffmpegWritingInto(dir: string): ProcessInfo[] {
-  return processTable().filter(
-    (p) => p.argv[0]?.endsWith('ffmpeg') && p.argv.some((arg) => arg.startsWith(`${dir}/`)),
-  );
+/** ffmpeg processes writing into `dir`: what is really running, whatever camrelay believes. */
+export function ffmpegWritingInto(dir: string) {
+  return ffmpegWritingUnder(processTable(), dir);
 }
 
 export function isAlive(pid: number): boolean {

@@ -1,0 +1,51 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Gauge, type Registry } from 'prom-client';
+import { HEALTH_STATUSES } from '../../health/record.js';
+import type { HealthStore } from '../../health/store.js';
+
+/**
+ * GET /metrics in Prometheus's text format: this process's metrics (each worker exports the cameras it
+ * ingests) and, on a relay, the deployment's counts by status from the kept aggregates.
+ */
+export const metricsRoutes =
+  (deps: { metrics: Registry; health?: HealthStore }): FastifyPluginAsyncZod =>
+  async (app) => {
+    if (deps.health) registerDeploymentMetrics(deps.metrics, deps.health);
+    app.get(
+      '/metrics',
+      { schema: { tags: ['probes'], summary: 'Prometheus metrics of this process' } },
+      async (_request, reply) =>
+        reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics()),
+    );
+  };
+
+function registerDeploymentMetrics(registry: Registry, health: HealthStore): void {
+  let summary: ReturnType<HealthStore['summary']> | null = null;
+  // Both gauges are filled from one summary per scrape.
+  const latest = () => {
+    summary ??= health.summary().finally(() => {
+      setImmediate(() => {
+        summary = null;
+      });
+    });
+    return summary;
+  };
+  new Gauge({
+    name: 'camrelay_cameras',
+    help: 'Registered cameras by status, deployment-wide.',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const { byStatus } = await latest();
+      for (const status of [...HEALTH_STATUSES, 'unknown'] as const) this.set({ status }, byStatus[status]);
+    },
+  });
+  new Gauge({
+    name: 'camrelay_workers_live',
+    help: 'Workers that reported within HEALTH_STALE_MS.',
+    registers: [registry],
+    async collect() {
+      this.set((await latest()).workers.live);
+    },
+  });
+}
