@@ -7,6 +7,7 @@
  * Times are measured by polling the relay's health API every 50 ms, as an operator's tool would see them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ const RUNS = Number(process.env.RUNS ?? 5);
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const CAMERA = 'bench-cam';
 const credentials = { user: 'bench', password: 'Bench-Pass-1' };
+const ADMIN_TOKEN = `bench-${randomBytes(24).toString('hex')}`;
 
 interface Timing {
   detectMs: number;
@@ -33,11 +35,22 @@ async function main() {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'camrelay-faults-'));
   const log = createLogger('warn');
   const redis = await startEmbeddedRedis(dataDir, log);
-  const env = { REDIS_URL: redis.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  const env = {
+    REDIS_URL: redis.url,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    CAMRELAY_SECRET_KEY: randomBytes(32).toString('hex'),
+    CAMRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
+    CAMERA_NETWORKS: '127.0.0.0/8',
+  };
   const relay = await startCamrelay(loadConfig({ ...env, PORT: '0' }), 'relay', log);
   let worker = startWorker(env);
   let camera = await startRtspCameras({ mounts: [{ name: 'cam', kind: 'h264' }], ...credentials });
-  const api = (pathname: string, init?: RequestInit) => fetch(`${relay.url}${pathname}`, init);
+  const api = (pathname: string, init: RequestInit = {}) =>
+    fetch(`${relay.url}${pathname}`, {
+      ...init,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers as Record<string, string>) },
+    });
   const patch = (body: unknown) =>
     api(`/api/v1/cameras/${CAMERA}`, {
       method: 'PATCH',

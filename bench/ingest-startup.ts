@@ -7,6 +7,7 @@
  * Real parts only: GStreamer RTSP cameras, camrelay "all" with its own Redis, ffmpeg.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,14 +36,23 @@ async function untilPlaylist(url: string, segments: number, t0: number): Promise
   }
 }
 
+const ADMIN_TOKEN = `bench-${randomBytes(24).toString('hex')}`;
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 function json(method: string, body: unknown): RequestInit {
-  return { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  return { method, headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(body) };
+}
+
+/** The camera's signed playlist URL, as a player gets it. */
+async function playlistUrl(camrelay: RunningCamrelay, id: string): Promise<string> {
+  const response = await fetch(`${camrelay.url}/api/v1/cameras/${id}/stream`, { headers: auth });
+  return ((await response.json()) as { url: string }).url;
 }
 
 async function timeToPlaylist(camrelay: RunningCamrelay, id: string, start: () => Promise<unknown>) {
   const t0 = performance.now();
   await start();
-  const playlist = `${camrelay.url}/hls/${id}/index.m3u8`;
+  const playlist = await playlistUrl(camrelay, id);
   const first = await untilPlaylist(playlist, 1, t0);
   const three = await untilPlaylist(playlist, 3, t0);
   return { first, three };
@@ -68,7 +78,7 @@ async function startupTimes(camrelay: RunningCamrelay, cameraUrl: (kind: CameraK
         fetch(`${api}/${id}`, json('PATCH', { enabled: true })),
       );
       known.push(restarted.first);
-      await fetch(`${api}/${id}`, { method: 'DELETE' });
+      await fetch(`${api}/${id}`, { method: 'DELETE', headers: auth });
     }
     const ms = (values: number[]) => `${Math.round(median(values))} ms`;
     rows.push(`| ${kind} | ${ms(fresh)} | ${ms(freshThree)} | ${ms(known)} |`);
@@ -79,7 +89,7 @@ async function startupTimes(camrelay: RunningCamrelay, cameraUrl: (kind: CameraK
 async function ingestCost(camrelay: RunningCamrelay, cameraUrl: string, dataDir: string) {
   const api = `${camrelay.url}/api/v1/cameras`;
   await fetch(api, json('POST', { id: 'bench-cost', name: 'cost', url: cameraUrl }));
-  await untilPlaylist(`${camrelay.url}/hls/bench-cost/index.m3u8`, 3, performance.now());
+  await untilPlaylist(await playlistUrl(camrelay, 'bench-cost'), 3, performance.now());
   const managed = processTable().find(
     (p) => p.argv[0]?.endsWith('ffmpeg') && p.argv.some((a) => a.includes('/bench-cost/')),
   );
@@ -126,7 +136,12 @@ async function main() {
   const cameras = await startRtspCameras({
     mounts: KINDS.map((kind) => ({ name: kind.replace('+', '-'), kind })),
   });
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    CAMRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
+  });
   const camrelay = await startCamrelay(config, 'all', createLogger('warn'));
   try {
     const startup = await startupTimes(camrelay, (kind) => cameras.url(kind.replace('+', '-')));

@@ -19,6 +19,7 @@ APT_PACKAGES=(
   gstreamer1.0-x
   fonts-dejavu-core
   docker-compose
+  openssl
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis, RedisOptions } from 'ioredis';
 import { CameraRegistry } from './cameras/registry.js';
 import { CameraService } from './cameras/service.js';
+import { CameraSources } from './cameras/sources.js';
 import type { Config } from './config/schema.js';
 import { Errors } from './errors.js';
 import { EventFeed } from './health/event-feed.js';
@@ -14,6 +15,12 @@ import { startEmbeddedRedis } from './redis/embedded.js';
 import { type RedisKeys, redisKeys } from './redis/keys.js';
 import { buildRelayApp } from './relay/app.js';
 import { buildProbeApp } from './relay/probe-app.js';
+import { AuditLog } from './security/audit.js';
+import { CameraNetworks } from './security/camera-networks.js';
+import { loadSecretKey, SecretBox } from './security/secret-box.js';
+import { SessionStore } from './security/sessions.js';
+import { StreamSigner } from './security/stream-signer.js';
+import { TokenStore } from './security/tokens.js';
 import { Teardown } from './teardown.js';
 import { IngestQueue } from './workers/ingest-queue.js';
 import { IngestWorker } from './workers/ingest-worker.js';
@@ -27,11 +34,14 @@ export interface RunningCamrelay {
   readonly redisUrl: string;
   readonly worker: IngestWorker | null;
   readonly cameras: CameraService;
+  readonly signer: StreamSigner;
+  readonly tokens: TokenStore;
   stop(): Promise<void>;
 }
 
 /** Every this often the relay makes sure each enabled camera has its job (after a crash or a Redis restore). */
 const JOB_RECONCILE_INTERVAL_MS = 60_000;
+const KEY_PRUNE_INTERVAL_MS = 3_600_000;
 
 /**
  * Starts the given role in this process. `all` is relay and worker together and, with REDIS_URL unset,
@@ -49,13 +59,10 @@ export async function startCamrelay(config: Config, role: Role, log: Logger): Pr
 }
 
 async function start(config: Config, role: Role, log: Logger, teardown: Teardown): Promise<RunningCamrelay> {
-  if (!config.redis.url && role !== 'all') {
-    throw new Errors.CONFIG_INVALID(
-      `  REDIS_URL: is required for the ${role} role (only "all" starts its own Redis)`,
-    );
-  }
+  requireForRole(config, role);
   const runsWorker = role !== 'relay';
   if (runsWorker) await configureFfmpeg(resolveFfmpegPath(config.ffmpeg.path));
+  const secretBox = new SecretBox(await loadSecretKey(config.security.secretKey, config.dataDir, log));
   const redisUrl = config.redis.url ?? (await embeddedRedis(config, log, teardown));
   const redisOptions = redisOptionsFromUrl(redisUrl);
   const redis = connect(createRedis(redisOptions, `camrelay-${role}`), teardown);
@@ -65,13 +72,19 @@ async function start(config: Config, role: Role, log: Logger, teardown: Teardown
   const health = new HealthStore(redis, keys, config.health.staleMs);
   const queue = new IngestQueue(redisOptions, keys.prefix);
   teardown.add(() => queue.close());
-  const cameras = new CameraService(registry, health, queue);
+  const networks = new CameraNetworks(config.security.cameraNetworks);
+  if (!networks.restricted)
+    log.warn('CAMERA_NETWORKS is "any": cameras may point anywhere this host can reach');
+  const sources = new CameraSources(secretBox, networks, config.security.cameraUrlSchemes);
+  const cameras = new CameraService(registry, health, queue, sources);
+  const tokens = new TokenStore(redis, keys, config.security.adminToken);
+  const sessions = new SessionStore(redis, keys, tokens, config.security.sessionTtlSec);
   await health.load();
 
   let worker: IngestWorker | null = null;
   if (runsWorker) {
     const subscriber = connect(createSubscriber(redisOptions, 'camrelay-worker-sub'), teardown);
-    const started = new IngestWorker({
+    const deps = {
       metrics,
       config,
       log,
@@ -82,30 +95,53 @@ async function start(config: Config, role: Role, log: Logger, teardown: Teardown
       registry,
       health,
       queue,
-    });
+      sources,
+    };
+    const started = new IngestWorker(deps);
     await started.start();
     teardown.add(() => started.close());
     worker = started;
   }
 
+  const signer = new StreamSigner(redis, keys, secretBox, config.security.streamKeyRotationSec);
   const app =
     role === 'worker'
-      ? await buildProbeApp({ log, redis, metrics })
+      ? await buildProbeApp({ config, log, redis, metrics, tokens, sessions })
       : await buildRelayApp({
-          metrics,
-          config,
-          log,
-          redis,
-          registry,
-          cameras,
-          health,
+          ...{ config, log, redis, registry, cameras, health, metrics, tokens, sessions, signer },
+          audit: new AuditLog(redis, keys),
           feed: await startEventFeed(redisOptions, keys, log, teardown),
         });
   const port = role === 'worker' ? config.worker.port : config.http.port;
-  const url = await listen(app, config.http.host, port, teardown);
-  if (role !== 'worker') reconcileJobs(cameras, log, teardown);
+  const url = await listen(app, config.http.host, port, config.tls !== null, teardown);
+  if (role !== 'worker') {
+    every(
+      JOB_RECONCILE_INTERVAL_MS,
+      () => cameras.ensureJobs(),
+      'could not reconcile camera jobs',
+      log,
+      teardown,
+    );
+    every(KEY_PRUNE_INTERVAL_MS, () => signer.prune(), 'could not prune stream keys', log, teardown);
+  }
   log.info({ role, url }, 'camrelay started');
-  return { url, redisUrl, worker, cameras, stop: () => teardown.run() };
+  return { url, redisUrl, worker, cameras, signer, tokens, stop: () => teardown.run() };
+}
+
+/**
+ * What only `all` may leave unset: it runs on one machine and makes its own Redis and key file. Roles that
+ * share a deployment must share Redis and the secret key, and must be told where cameras may be.
+ */
+function requireForRole(config: Config, role: Role): void {
+  if (role === 'all') return;
+  const missing = [
+    !config.redis.url && `  REDIS_URL: is required for the ${role} role (only "all" starts its own Redis)`,
+    !config.security.secretKey &&
+      `  CAMRELAY_SECRET_KEY: is required for the ${role} role: every process must seal and open camera credentials with the same key`,
+    !config.security.cameraNetworks &&
+      `  CAMERA_NETWORKS: is required for the ${role} role: the networks cameras are in, e.g. 10.20.0.0/16 (or "any")`,
+  ].filter(Boolean);
+  if (missing.length > 0) throw new Errors.CONFIG_INVALID(missing.join('\n'));
 }
 
 async function embeddedRedis(config: Config, log: Logger, teardown: Teardown): Promise<string> {
@@ -132,19 +168,31 @@ function connect(redis: Redis, teardown: Teardown): Redis {
   return redis;
 }
 
-async function listen(app: FastifyInstance, host: string, port: number, teardown: Teardown): Promise<string> {
+async function listen(
+  app: FastifyInstance,
+  host: string,
+  port: number,
+  tls: boolean,
+  teardown: Teardown,
+): Promise<string> {
   await app.listen({ host, port });
   teardown.add(() => app.close());
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${bound}`;
+  return `${tls ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${bound}`;
 }
 
-function reconcileJobs(cameras: CameraService, log: Logger, teardown: Teardown): void {
-  const run = () =>
-    cameras.ensureJobs().catch((err: unknown) => log.warn({ err }, 'could not reconcile camera jobs'));
+/** Runs `task` now and every `ms`, logging failures, until shutdown. */
+function every(
+  ms: number,
+  task: () => Promise<unknown>,
+  failure: string,
+  log: Logger,
+  teardown: Teardown,
+): void {
+  const run = () => task().catch((err: unknown) => log.warn({ err }, failure));
   void run();
-  const timer = setInterval(run, JOB_RECONCILE_INTERVAL_MS);
+  const timer = setInterval(run, ms);
   teardown.add(async () => clearInterval(timer));
 }

@@ -37,6 +37,36 @@ export const Errors = {
     409,
   ),
   NOT_FOUND: createError<'CAMRELAY_ERR_NOT_FOUND', 404, []>('CAMRELAY_ERR_NOT_FOUND', 'not found', 404),
+  UNAUTHENTICATED: createError<'CAMRELAY_ERR_UNAUTHENTICATED', 401, []>(
+    'CAMRELAY_ERR_UNAUTHENTICATED',
+    'a credential is required: a bearer token or a session cookie',
+    401,
+  ),
+  FORBIDDEN: createError<'CAMRELAY_ERR_FORBIDDEN', 403, [string, string]>(
+    'CAMRELAY_ERR_FORBIDDEN',
+    'the %s role cannot do this; it needs %s',
+    403,
+  ),
+  STREAM_FORBIDDEN: createError<'CAMRELAY_ERR_STREAM_FORBIDDEN', 403, [string]>(
+    'CAMRELAY_ERR_STREAM_FORBIDDEN',
+    'stream URL refused: %s',
+    403,
+  ),
+  RATE_LIMITED: createError<'CAMRELAY_ERR_RATE_LIMITED', 429, [string]>(
+    'CAMRELAY_ERR_RATE_LIMITED',
+    'too many requests; retry in %s',
+    429,
+  ),
+  TOKEN_NOT_FOUND: createError<'CAMRELAY_ERR_TOKEN_NOT_FOUND', 404, [string]>(
+    'CAMRELAY_ERR_TOKEN_NOT_FOUND',
+    'token %s does not exist',
+    404,
+  ),
+  SECRET_KEY_INVALID: createError<'CAMRELAY_ERR_SECRET_KEY_INVALID', 500, [string]>(
+    'CAMRELAY_ERR_SECRET_KEY_INVALID',
+    'the secret key cannot be used: %s',
+    500,
+  ),
   REDIS_UNAVAILABLE: createError<'CAMRELAY_ERR_REDIS_UNAVAILABLE', 503, [string]>(
     'CAMRELAY_ERR_REDIS_UNAVAILABLE',
     'redis is not reachable: %s',
@@ -45,3 +75,11 @@ export const Errors = {
 } as const;
 
 export type CamrelayError = ReturnType<(typeof Errors)[keyof typeof Errors]>;
+
+/** A 400 that names the offending field, as schema validation does. */
+export function invalidField(
+  field: string,
+  message: string,
+): CamrelayError & { fields: Array<{ field: string; message: string }> } {
+  return Object.assign(new Errors.VALIDATION(`${field}: ${message}`), { fields: [{ field, message }] });
+}

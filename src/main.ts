@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ROLES, type Role, startCamrelay } from './camrelay.js';
 import { loadConfig } from './config/load.js';
@@ -37,7 +38,7 @@ async function main(args: string[]): Promise<void> {
   }
   let config: Config;
   try {
-    config = loadConfig(role === 'demo' ? { LOG_LEVEL: 'warn', ...process.env } : process.env);
+    config = loadConfig(role === 'demo' ? demoEnv() : process.env);
   } catch (err) {
     process.stderr.write(`camrelay: ${(err as Error).message}\n`);
     process.exit(EXIT_CONFIG);
@@ -77,6 +78,15 @@ function stopOnSignals(stop: () => Promise<void>, log: Logger): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** The demo runs with quieter logs and, unless one is given, a new random admin token it prints. */
+function demoEnv(): NodeJS.ProcessEnv {
+  return {
+    LOG_LEVEL: 'warn',
+    CAMRELAY_ADMIN_TOKEN: `crt_${randomBytes(32).toString('base64url')}`,
+    ...process.env,
+  };
 }
 
 function version(): string {

@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import { maskUrl, parseUrl } from './url.js';
+import { parseUrl } from './url.js';
 
 /** Lower-case slug; it names the camera's HLS folder and Redis keys, so it never holds / or dots. */
 export const CAMERA_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-/** Source schemes ffmpeg pulls from. Push sources (RTMP publish) arrive through their own route. */
-export const CAMERA_URL_SCHEMES = ['rtsp:', 'rtsps:', 'rtmp:', 'rtmps:'] as const;
+/**
+ * Source schemes camrelay can pull from; CAMERA_URL_SCHEMES narrows them per deployment. Anything ffmpeg
+ * would read as a local resource (file:, concat:, subfile:, data:, pipe:, …) is never among them.
+ */
+export const CAMERA_URL_SCHEMES = ['rtsp:', 'rtsps:', 'rtmp:', 'rtmps:', 'srt:', 'http:', 'https:'] as const;
 
 export const cameraIdSchema = z
   .string()
@@ -15,6 +18,14 @@ export const cameraIdSchema = z
 export const cameraUrlSchema = z
   .string()
   .max(2048, { error: 'must be at most 2048 characters' })
+  // Spaces and control characters have no place in a camera URL, and a leading dash reads as an option.
+  .refine(
+    (url) =>
+      !url.startsWith('-') && ![...url].some((c) => c.charCodeAt(0) <= 0x20 || c.charCodeAt(0) === 0x7f),
+    {
+      error: 'must not start with - or contain spaces or control characters',
+    },
+  )
   .refine((url) => parseUrl(url) !== null, { error: 'is not a valid URL' })
   .refine((url) => (CAMERA_URL_SCHEMES as readonly string[]).includes(parseUrl(url)?.protocol ?? ''), {
     error: `scheme must be one of ${CAMERA_URL_SCHEMES.map((s) => s.slice(0, -1)).join(', ')}`,
@@ -63,7 +74,10 @@ export type CameraPatch = z.output<typeof cameraPatchSchema>;
 export interface Camera {
   id: string;
   name: string;
-  url: string;
+  /** The source URL sealed with the deployment's secret key (AES-256-GCM): credentials never rest in clear. */
+  sealedUrl: string;
+  /** The source URL with its password masked, for answers and logs. */
+  maskedUrl: string;
   mode: 'always' | 'on-demand';
   transcode: 'auto' | 'copy' | 'h264';
   rtspTransport: 'tcp' | 'udp';
@@ -74,12 +88,10 @@ export interface Camera {
   revision: number;
 }
 
-/** The fields whose change restarts ingest; the others (name, mode) do not touch a running ffmpeg. */
-export const INGEST_FIELDS = [
-  'url',
-  'transcode',
-  'rtspTransport',
-] as const satisfies readonly (keyof Camera)[];
+/** A camera before the registry gives it an id (when absent), timestamps and a revision. */
+export type CameraDraft = Omit<Camera, 'id' | 'createdAt' | 'updatedAt' | 'revision'> & {
+  id?: string | undefined;
+};
 
 export const cameraViewSchema = z
   .object({
@@ -101,7 +113,7 @@ export function toCameraView(camera: Camera): CameraView {
   return {
     id: camera.id,
     name: camera.name,
-    url: maskUrl(camera.url),
+    url: camera.maskedUrl,
     mode: camera.mode,
     transcode: camera.transcode,
     rtspTransport: camera.rtspTransport,

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { Errors } from '../errors.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/script.js';
-import type { Camera, CameraCreate, CameraPatch } from './camera.js';
+import type { Camera, CameraDraft } from './camera.js';
 import { generateCameraId } from './camera-id.js';
 
 const CREATE = new LuaScript(
@@ -54,7 +54,7 @@ export class CameraRegistry {
     private readonly keys: RedisKeys,
   ) {}
 
-  async create(input: CameraCreate, now = new Date()): Promise<Camera> {
+  async create(input: CameraDraft, now = new Date()): Promise<Camera> {
     const tries = input.id ? 1 : MAX_GENERATED_ID_TRIES;
     for (let i = 0; i < tries; i++) {
       const id = input.id ?? generateCameraId(input.name);
@@ -78,7 +78,11 @@ export class CameraRegistry {
     return values.map((json) => (json ? (JSON.parse(json) as Camera) : null));
   }
 
-  async update(id: string, patch: CameraPatch, now = new Date()): Promise<{ before: Camera; after: Camera }> {
+  async update(
+    id: string,
+    patch: Partial<Omit<CameraDraft, 'id'>>,
+    now = new Date(),
+  ): Promise<{ before: Camera; after: Camera }> {
     for (let i = 0; i < MAX_UPDATE_TRIES; i++) {
       const before = await this.get(id);
       if (!before) throw new Errors.CAMERA_NOT_FOUND(id);

@@ -2,6 +2,7 @@ import type { HealthStore } from '../health/store.js';
 import type { IngestQueue } from '../workers/ingest-queue.js';
 import type { Camera, CameraCreate, CameraPatch } from './camera.js';
 import type { CameraRegistry } from './registry.js';
+import type { CameraSources } from './sources.js';
 
 /**
  * What the API does to a camera, across the three places that know of it: the registry (wanted state),
@@ -13,17 +14,21 @@ export class CameraService {
     private readonly registry: CameraRegistry,
     private readonly health: HealthStore,
     private readonly queue: IngestQueue,
+    private readonly sources: CameraSources,
   ) {}
 
   async create(input: CameraCreate): Promise<Camera> {
-    const camera = await this.registry.create(input);
+    const { url, ...rest } = input;
+    const camera = await this.registry.create({ ...rest, ...(await this.sources.admit(url)) });
     await this.health.register(camera.id, camera.enabled);
     if (camera.enabled) await this.queue.ensure(camera.id);
     return camera;
   }
 
   async update(id: string, patch: CameraPatch): Promise<Camera> {
-    const { before, after } = await this.registry.update(id, patch);
+    const { url, ...rest } = patch;
+    const sealed = url === undefined ? {} : await this.sources.admit(url);
+    const { before, after } = await this.registry.update(id, { ...rest, ...sealed });
     if (before.enabled !== after.enabled) {
       await this.health.register(id, after.enabled);
       if (after.enabled) await this.queue.ensure(id);

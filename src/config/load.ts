@@ -40,7 +40,8 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
       if (issue.code === 'unrecognized_keys') {
         return issue.keys.map((key) => `  ${key}: is not a camrelay setting`).join('\n');
       }
-      const key = issue.path.join('.') || '(config)';
+      // Settings are flat: name the variable, not an index inside its value.
+      const key = String(issue.path[0] ?? '(config)');
       return `  ${key}: ${issue.message}`;
     })
     .join('\n');
@@ -58,7 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);
   }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -19,17 +20,67 @@ const redisUrl = z
   })
   .refine((value) => URL.canParse(value), { error: 'is not a valid URL' });
 
-const origins = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
-  )
-  .pipe(
-    z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, { error: 'must be * or http(s)://host[:port]' })),
-  );
+const list = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
+const origins = list.pipe(
+  z.array(
+    z.string().regex(/^https?:\/\/[^/\s*]+$/, {
+      error: 'must list http(s)://host[:port] origins; * is refused, since every route needs a credential',
+    }),
+  ),
+);
+
+/** "any", or CIDR blocks such as 10.20.0.0/16 or fd00::/8. */
+const networks = z.string().transform((value, context) => {
+  if (value.trim() === 'any') return 'any' as const;
+  const blocks = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  for (const block of blocks) {
+    if (!parseCidr(block))
+      context.addIssue({ code: 'custom', message: `"${block}" is not a CIDR block such as 10.20.0.0/16` });
+  }
+  return blocks.map((block) => parseCidr(block)).filter((cidr): cidr is Cidr => cidr !== null);
+});
+
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+function parseCidr(block: string): Cidr | null {
+  const [address = '', prefixText] = block.split('/');
+  const version = isIP(address);
+  if (version === 0) return null;
+  const max = version === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return null;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** 32 bytes, as 64 hex digits or base64. */
+const secretKey = z.string().transform((value, context) => {
+  const trimmed = value.trim();
+  const bytes = /^[0-9a-f]{64}$/i.test(trimmed)
+    ? Buffer.from(trimmed, 'hex')
+    : Buffer.from(trimmed, 'base64');
+  if (bytes.length !== 32) {
+    context.addIssue({
+      code: 'custom',
+      message: 'must be 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)',
+    });
+  }
+  return bytes;
+});
+
+const URL_SCHEMES = ['rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt', 'http', 'https'] as const;
 
 /**
  * Every setting camrelay reads, by the environment variable that sets it. Names carry units.
@@ -89,16 +140,62 @@ export const configKeys = z.strictObject({
   HEALTH_STALE_MS: integer(1000, 600_000).default(6000),
   /** First RTSP port of `camrelay demo`'s cameras; the camera with a password listens on the next one. */
   DEMO_RTSP_PORT: integer(1, 65534).default(8554),
-  /** Origins allowed by CORS, comma-separated; * allows any. */
-  CORS_ORIGINS: origins.default(['*']),
+  /** Browser origins allowed by CORS besides the relay's own, comma-separated. */
+  CORS_ORIGINS: origins.default([]),
+  /** A bootstrap admin token (at least 32 characters). Unset: only tokens created through the API exist. */
+  CAMRELAY_ADMIN_TOKEN: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  /** Key that seals camera credentials in Redis (AES-256-GCM). Unset: DATA_DIR/secret.key, made on first start. */
+  CAMRELAY_SECRET_KEY: secretKey.optional(),
+  /** Networks camera hosts must resolve into (CIDR list), or "any". Required for the relay and worker roles. */
+  CAMERA_NETWORKS: networks.optional(),
+  /** URL schemes a camera may use. http and https only where HTTP sources are intended. */
+  CAMERA_URL_SCHEMES: list
+    .pipe(z.array(z.enum(URL_SCHEMES, { error: `must be among ${URL_SCHEMES.join(', ')}` })).min(1))
+    .default(['rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt']),
+  /** Certificate and key (PEM files) to serve HTTPS and HTTP/2. */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  /** How long a wall's sign-in lasts. */
+  SESSION_TTL_SEC: integer(60, 7 * 86_400).default(12 * 3600),
+  /** How long a signed stream URL is valid. */
+  STREAM_URL_TTL_SEC: integer(10, 86_400).default(600),
+  /** How often the key that signs stream URLs changes; the previous key stays valid one more period. */
+  STREAM_KEY_ROTATION_SEC: integer(60, 30 * 86_400).default(86_400),
+  /** API requests per minute per token (or per address without one). Streams are not limited. */
+  RATE_LIMIT_PER_MIN: integer(10, 1_000_000).default(600),
+  /** Sign-in attempts per minute per address. */
+  AUTH_RATE_LIMIT_PER_MIN: integer(1, 10_000).default(10),
+  /** Trust X-Forwarded-For from a reverse proxy in front of the relay (for audit and rate limits). */
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
 });
 
 export type ConfigKeys = z.output<typeof configKeys>;
+
+/**
+ * A check across keys still runs when other keys are bad, so one start reports every problem; it waits
+ * only for the keys it reads.
+ */
+const whenValid =
+  (...keys: Array<keyof typeof configKeys.shape>) =>
+  (payload: { value: unknown }) =>
+    z.object(Object.fromEntries(keys.map((key) => [key, configKeys.shape[key]]))).safeParse(payload.value)
+      .success;
 
 export const configSchema = configKeys
   .refine((keys) => keys.HEALTH_STALE_MS >= 2 * keys.HEALTH_PUBLISH_INTERVAL_MS, {
     path: ['HEALTH_STALE_MS'],
     error: 'must be at least twice HEALTH_PUBLISH_INTERVAL_MS, or healthy cameras flap to offline',
+    when: whenValid('HEALTH_STALE_MS', 'HEALTH_PUBLISH_INTERVAL_MS'),
+  })
+  .refine((keys) => keys.STREAM_URL_TTL_SEC <= keys.STREAM_KEY_ROTATION_SEC, {
+    path: ['STREAM_URL_TTL_SEC'],
+    error: 'must not exceed STREAM_KEY_ROTATION_SEC, or URLs outlive their signing key',
+    when: whenValid('STREAM_URL_TTL_SEC', 'STREAM_KEY_ROTATION_SEC'),
+  })
+  .refine((keys) => Boolean(keys.TLS_CERT_FILE) === Boolean(keys.TLS_KEY_FILE), {
+    path: ['TLS_KEY_FILE'],
+    error: 'TLS_CERT_FILE and TLS_KEY_FILE go together',
+    when: whenValid('TLS_CERT_FILE', 'TLS_KEY_FILE'),
   })
   .transform((keys) => {
     const dataDir = path.resolve(keys.DATA_DIR);
@@ -125,6 +222,22 @@ export const configSchema = configKeys
       },
       health: { publishIntervalMs: keys.HEALTH_PUBLISH_INTERVAL_MS, staleMs: keys.HEALTH_STALE_MS },
       demo: { rtspPort: keys.DEMO_RTSP_PORT },
+      security: {
+        adminToken: keys.CAMRELAY_ADMIN_TOKEN,
+        secretKey: keys.CAMRELAY_SECRET_KEY,
+        cameraNetworks: keys.CAMERA_NETWORKS,
+        cameraUrlSchemes: keys.CAMERA_URL_SCHEMES,
+        sessionTtlSec: keys.SESSION_TTL_SEC,
+        streamUrlTtlSec: keys.STREAM_URL_TTL_SEC,
+        streamKeyRotationSec: keys.STREAM_KEY_ROTATION_SEC,
+        rateLimitPerMin: keys.RATE_LIMIT_PER_MIN,
+        authRateLimitPerMin: keys.AUTH_RATE_LIMIT_PER_MIN,
+        trustProxy: keys.TRUST_PROXY === 'true',
+      },
+      tls:
+        keys.TLS_CERT_FILE && keys.TLS_KEY_FILE
+          ? { certFile: keys.TLS_CERT_FILE, keyFile: keys.TLS_KEY_FILE }
+          : null,
     };
   });
 

@@ -48,7 +48,12 @@ export async function startDemo(config: Config, log: Logger): Promise<RunningCam
     registration(PROTECTED_CAMERA, locked.url(PROTECTED_CAMERA.id, DEMO_CREDENTIALS)),
   ];
   for (const camera of registrations) await upsert(running, camera);
-  printBanner(running.url, registrations);
+  printBanner(
+    running,
+    registrations,
+    await signedPlaylists(running, registrations),
+    config.security.adminToken,
+  );
   return {
     ...running,
     async stop() {
@@ -94,21 +99,46 @@ async function upsert(running: RunningCamrelay, camera: CameraCreate): Promise<v
   }
 }
 
-function printBanner(baseUrl: string, cameras: CameraCreate[]): void {
+/** The demo's playlist links last a day, so they still work after a coffee; the API's default is shorter. */
+const DEMO_LINK_TTL_SEC = 86_400;
+
+async function signedPlaylists(running: RunningCamrelay, cameras: CameraCreate[]): Promise<string[]> {
+  const exp = Math.floor(Date.now() / 1000) + DEMO_LINK_TTL_SEC;
+  return Promise.all(
+    cameras.map(async (camera) => {
+      const query = new URLSearchParams({
+        ...(await running.signer.sign({ cameraId: camera.id as string, exp })),
+      });
+      return `${running.url}/hls/${camera.id}/index.m3u8?${query}`;
+    }),
+  );
+}
+
+function printBanner(
+  running: RunningCamrelay,
+  cameras: CameraCreate[],
+  playlists: string[],
+  token?: string,
+): void {
+  const base = running.url;
+  const auth = `-H 'authorization: Bearer ${token}'`;
   const lines = [
     '',
     'camrelay demo is running. Ctrl-C stops it.',
     '',
-    `  API        ${baseUrl}/api/v1/cameras`,
-    `  health     ${baseUrl}/api/v1/health`,
-    `  API docs   ${baseUrl}/docs`,
+    `  admin token  ${token}`,
+    '               (every API call needs it: as a bearer token, or sign in with POST /api/v1/session)',
+    `  API          curl ${auth} ${base}/api/v1/cameras`,
+    `  health       curl ${auth} ${base}/api/v1/health`,
+    `  API docs     ${base}/docs`,
     '',
-    '  cameras (HLS playlists; open in VLC, Safari, or: ffplay <url>):',
-    ...cameras.map(
-      (camera) => `    ${baseUrl}/hls/${camera.id}/index.m3u8   ${camera.name}  <- ${maskUrl(camera.url)}`,
-    ),
+    '  cameras: signed playlist links, valid 24 h (open in VLC or Safari, or: ffplay "<link>")',
+    ...cameras.flatMap((camera, i) => [
+      `    ${camera.name}, from ${maskUrl(camera.url)}`,
+      `      ${playlists[i]}`,
+    ]),
     '',
-    `  one camera's health: curl ${baseUrl}/api/v1/cameras/${cameras[0]?.id}/health`,
+    `  a fresh link: curl ${auth} ${base}/api/v1/cameras/${cameras[0]?.id}/stream`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

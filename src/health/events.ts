@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cameraIdSchema } from '../cameras/camera.js';
+import { streamFields } from '../redis/stream-fields.js';
 import { HEALTH_STATUSES } from './record.js';
 
 /** Statuses are written only by health/scripts.ts, so a stored event always holds one of these. */
@@ -19,8 +20,7 @@ export type StatusEvent = z.output<typeof statusEventSchema>;
 export type StreamEntry = [string, string[]];
 
 export function toStatusEvent([id, flat]: StreamEntry): StatusEvent {
-  const fields = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i] as string, flat[i + 1] as string);
+  const fields = streamFields(flat);
   return {
     id,
     cameraId: fields.get('camera') ?? '',

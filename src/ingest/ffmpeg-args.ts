@@ -45,13 +45,31 @@ function globalOptions(): string[] {
   return ['-hide_banner', '-nostats', '-loglevel', 'level+info', '-progress', 'pipe:1'];
 }
 
+/**
+ * The protocols ffmpeg may open for each source scheme, and nothing else: a camera URL, or anything a
+ * camera sends back (a redirect, a playlist naming other URLs), cannot make ffmpeg read a local file or
+ * talk a protocol the deployment did not mean to allow.
+ */
+export const PROTOCOL_WHITELIST: Readonly<Record<string, string>> = {
+  rtsp: 'rtsp,rtp,srtp,udp,tcp',
+  rtsps: 'rtsps,rtsp,rtp,srtp,udp,tcp,tls',
+  rtmp: 'rtmp,tcp',
+  rtmps: 'rtmps,rtmp,tcp,tls',
+  srt: 'srt,udp',
+  http: 'http,tcp',
+  https: 'https,http,tcp,tls',
+};
+
 function sourceOptions(input: IngestArgsInput): string[] {
   const timeoutUs = String(input.ioTimeoutMs * 1000);
   const scheme = input.url.slice(0, input.url.indexOf(':')).toLowerCase();
+  const whitelist = PROTOCOL_WHITELIST[scheme];
+  if (!whitelist) throw new Error(`no protocol whitelist for scheme ${scheme}`);
+  const common = ['-protocol_whitelist', whitelist];
   if (scheme === 'rtsp' || scheme === 'rtsps') {
-    return ['-rtsp_transport', input.rtspTransport, '-timeout', timeoutUs];
+    return [...common, '-rtsp_transport', input.rtspTransport, '-timeout', timeoutUs];
   }
-  return ['-rw_timeout', timeoutUs];
+  return [...common, '-rw_timeout', timeoutUs];
 }
 
 function videoOptions(plan: EncodePlan, segmentDurationSec: number): string[] {

@@ -14,6 +14,8 @@ import type { SegmentWritten } from './segment-watcher.js';
 import { assertTransition, type IngestStatus } from './status.js';
 import type { StderrLine } from './stderr-line.js';
 
+export type AdmitVerdict = { ok: true; url: string } | { ok: false; reason: string };
+
 /** What the supervisor ingests: the camera fields that matter to ffmpeg. */
 export interface IngestTarget {
   url: string;
@@ -95,6 +97,8 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
   private endedByWatchdog = false;
   /** Counts interrupts, so a multi-step wait can tell it was cut short. */
   private wakes = 0;
+  /** The URL ffmpeg was last given: the target's, with its host pinned to the address that was checked. */
+  private sourceUrl = '';
   private redact: (text: string) => string;
 
   constructor(
@@ -104,6 +108,8 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
     private readonly log: Logger,
     /** What this camera sent last time, so the first plan is usually right. */
     inputHint: InputStreams | null = null,
+    /** Checks the URL each time ffmpeg starts and gives the one to use (CAMERA_NETWORKS pins its address). */
+    private readonly admit: (url: string) => Promise<AdmitVerdict> = async (url) => ({ ok: true, url }),
   ) {
     super();
     this.input = inputHint;
@@ -177,6 +183,12 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
     const runId = `${Date.now().toString(36)}${this.starts.toString(36)}`;
     const plan = planEncode(this.target.transcode, this.input);
     this.plan = plan;
+    const admitted = await this.admit(this.target.url);
+    if (!admitted.ok) {
+      this.setStatus('unsupported', admitted.reason);
+      return 'backoff';
+    }
+    this.sourceUrl = admitted.url;
     let run: IngestRun;
     try {
       await ensureOutputDir(this.outputDir);
@@ -232,7 +244,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
 
   private runParams(plan: EncodePlan, runId: string) {
     return {
-      url: this.target.url,
+      url: this.sourceUrl,
       rtspTransport: this.target.rtspTransport,
       ioTimeoutMs: this.settings.ioTimeoutMs,
       plan,
@@ -341,7 +353,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
    * stays away, and a camera whose port stays open but fails otherwise (404, no RTSP) waits its full delay.
    */
   private async waitForReturn(delayMs: number): Promise<void> {
-    const endpoint = endpointOf(this.target.url);
+    const endpoint = endpointOf(this.sourceUrl);
     if (!endpoint || delayMs <= REACHABILITY_PROBE_MS) return this.sleep(delayMs);
     const wakes = this.wakes;
     const deadline = Date.now() + delayMs;

@@ -18,6 +18,16 @@ export interface RedisKeys {
   readonly healthCounts: string;
   /** Sorted set: camera id → last heartbeat (ms), to find cameras whose worker went silent. */
   readonly healthBeats: string;
+  /** Hash: SHA-256 of an API token → its record. */
+  readonly tokens: string;
+  /** Hash: token id → SHA-256 of the token, to revoke by id. */
+  readonly tokenIds: string;
+  /** String per session: SHA-256 of the session id → the signed-in principal. Its key is sessionPrefix + hash. */
+  readonly sessionPrefix: string;
+  /** Hash: signing-key id → sealed key, for stream URLs. */
+  readonly streamKeys: string;
+  /** Stream: the audit log. */
+  readonly audit: string;
   /** Sorted set: worker id → last heartbeat (ms). */
   readonly workers: string;
   /** Hash per worker: host, pid, streams. */
@@ -36,6 +46,11 @@ export function redisKeys(prefix: string): RedisKeys {
     historyPrefix: `${prefix}:history:`,
     healthCounts: `${prefix}:health:counts`,
     healthBeats: `${prefix}:health:beats`,
+    tokens: `${prefix}:tokens`,
+    tokenIds: `${prefix}:token-ids`,
+    sessionPrefix: `${prefix}:session:`,
+    streamKeys: `${prefix}:stream-keys`,
+    audit: `${prefix}:audit`,
     workers: `${prefix}:workers`,
     worker: (workerId) => `${prefix}:worker:${workerId}`,
   };

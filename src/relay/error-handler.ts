@@ -46,11 +46,14 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     return reply.code(400).send(body(400, new Errors.VALIDATION(message).code, message, fields));
   }
   if (err.code?.startsWith('CAMRELAY_ERR_') && err.statusCode && err.statusCode < 500) {
-    return reply.code(err.statusCode).send(body(err.statusCode, err.code, err.message));
+    const fields = (err as FastifyError & { fields?: FieldError[] }).fields;
+    return reply.code(err.statusCode).send(body(err.statusCode, err.code, err.message, fields));
   }
-  if (err.code?.startsWith('FST_') && err.statusCode && err.statusCode < 500) {
-    // Fastify's own client errors: bad JSON, body too large, wrong content type.
-    return reply.code(err.statusCode).send(body(err.statusCode, err.code, err.message));
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    // Fastify's and its plugins' client errors: bad JSON, body too large, wrong content type.
+    return reply
+      .code(err.statusCode)
+      .send(body(err.statusCode, err.code ?? 'CAMRELAY_ERR_BAD_REQUEST', err.message));
   }
   if (isRedisDown(err)) {
     request.log.warn({ err }, 'redis unavailable');

@@ -1,5 +1,6 @@
 import type { Camera } from '../cameras/camera.js';
 import type { CameraRegistry } from '../cameras/registry.js';
+import type { CameraSources } from '../cameras/sources.js';
 import type { Config } from '../config/schema.js';
 import type { HealthReport } from '../health/record.js';
 import type { HealthStore } from '../health/store.js';
@@ -23,6 +24,7 @@ export interface SessionDeps {
   workerId: string;
   log: Logger;
   metrics: WorkerMetrics;
+  sources: CameraSources;
 }
 
 /**
@@ -55,12 +57,19 @@ export class CameraSession {
     if (!camera) return 'removed';
     if (!camera.enabled) return 'disabled';
     this.revision = camera.revision;
+    let target: IngestTarget;
+    try {
+      target = this.targetOf(camera);
+    } catch (err) {
+      return this.cannotOpen(err as Error, signal);
+    }
     const supervisor = new IngestSupervisor(
-      targetOf(camera),
+      target,
       this.outputDir,
       this.settings(),
       this.log,
       await this.hint(),
+      (url) => this.deps.sources.pin(url),
     );
     this.supervisor = supervisor;
     supervisor.on('status', (change) => {
@@ -93,7 +102,13 @@ export class CameraSession {
       this.finish(camera ? 'disabled' : 'removed');
     } else if (camera.revision !== this.revision) {
       this.revision = camera.revision;
-      this.supervisor?.reconfigure(targetOf(camera));
+      try {
+        if (!this.supervisor) throw new Error('no supervisor: the camera could not be opened');
+        this.supervisor.reconfigure(this.targetOf(camera));
+      } catch {
+        // Start over with the new record, on whichever worker takes the job.
+        this.finish('released');
+      }
     }
   }
 
@@ -121,6 +136,27 @@ export class CameraSession {
   report(): HealthReport | null {
     const snapshot = this.supervisor?.snapshot();
     return snapshot && snapshot.status !== 'stopped' ? reportOf(snapshot) : null;
+  }
+
+  /**
+   * The camera's sealed URL does not open with this process's key (CAMRELAY_SECRET_KEY differs between
+   * processes): say so in its health and hold the job until the camera changes or the worker stops.
+   */
+  private async cannotOpen(err: Error, signal: AbortSignal | undefined): Promise<SessionEnd> {
+    this.log.error({ err }, 'cannot open the camera URL');
+    await this.publish({ status: 'unsupported', lastError: err.message });
+    signal?.addEventListener('abort', () => this.finish('released'), { once: true });
+    const end = await this.ended;
+    await this.cleanUp(end);
+    return end;
+  }
+
+  private targetOf(camera: Camera): IngestTarget {
+    return {
+      url: this.deps.sources.open(camera),
+      transcode: camera.transcode,
+      rtspTransport: camera.rtspTransport,
+    };
   }
 
   private async publish(
@@ -191,10 +227,6 @@ export class CameraSession {
           : { codec: fields.audioCodec, sampleRateHz: rate, channels: null },
     };
   }
-}
-
-function targetOf(camera: Camera): IngestTarget {
-  return { url: camera.url, transcode: camera.transcode, rtspTransport: camera.rtspTransport };
 }
 
 function reportOf(snapshot: IngestSnapshot): HealthReport {

@@ -3,6 +3,7 @@ import { type Job, WaitingError, Worker } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { CameraRegistry } from '../cameras/registry.js';
+import type { CameraSources } from '../cameras/sources.js';
 import type { Config } from '../config/schema.js';
 import type { HealthStore } from '../health/store.js';
 import { killOrphans } from '../ingest/orphans.js';
@@ -27,6 +28,7 @@ export interface IngestWorkerDeps {
   health: HealthStore;
   queue: IngestQueue;
   metrics: Registry;
+  sources: CameraSources;
 }
 
 /**

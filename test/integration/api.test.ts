@@ -15,26 +15,26 @@ describe('camera API', () => {
   const create = (body: unknown) => relay.api('/api/v1/cameras', { method: 'POST', json: body });
 
   it('creates a camera with defaults, a generated id and its password masked', async () => {
-    const response = await create({ name: 'North Gate', url: 'rtsp://admin:hunter22@10.9.8.7:554/live' });
+    const response = await create({ name: 'North Gate', url: 'rtsp://admin:hunter22@127.0.9.7:554/live' });
     expect(response.status).toBe(201);
     const camera = await response.json();
     expect(camera).toMatchObject({
       id: expect.stringMatching(/^north-gate-[a-z0-9]{6}$/),
       name: 'North Gate',
-      url: 'rtsp://admin:***@10.9.8.7:554/live',
+      url: 'rtsp://admin:***@127.0.9.7:554/live',
       mode: 'always',
       transcode: 'auto',
       rtspTransport: 'tcp',
       enabled: true,
     });
     const fetched = await (await relay.api(`/api/v1/cameras/${camera.id}`)).text();
-    expect(fetched).toContain('rtsp://admin:***@10.9.8.7:554/live');
+    expect(fetched).toContain('rtsp://admin:***@127.0.9.7:554/live');
     expect(fetched).not.toContain('hunter22');
   });
 
   it('answers 409 for a duplicate id and keeps the first camera', async () => {
-    expect((await create({ id: 'dup', name: 'First', url: 'rtsp://10.0.0.1/a' })).status).toBe(201);
-    const second = await create({ id: 'dup', name: 'Second', url: 'rtsp://10.0.0.2/b' });
+    expect((await create({ id: 'dup', name: 'First', url: 'rtsp://127.0.0.1/a' })).status).toBe(201);
+    const second = await create({ id: 'dup', name: 'Second', url: 'rtsp://127.0.0.2/b' });
     expect(second.status).toBe(409);
     expect(await second.json()).toMatchObject({ code: 'CAMRELAY_ERR_CAMERA_EXISTS', statusCode: 409 });
     expect(await (await relay.api('/api/v1/cameras/dup')).json()).toMatchObject({ name: 'First' });
@@ -43,11 +43,11 @@ describe('camera API', () => {
   it.each([
     ['body.url', { name: 'x', url: 'file:///etc/passwd' }],
     ['body.url', { name: 'x' }],
-    ['body.name', { url: 'rtsp://10.0.0.1/a' }],
-    ['body.id', { id: 'UPPER', name: 'x', url: 'rtsp://10.0.0.1/a' }],
-    ['body.transcode', { name: 'x', url: 'rtsp://10.0.0.1/a', transcode: 'vp9' }],
-    ['body.rtspTransport', { name: 'x', url: 'rtsp://10.0.0.1/a', rtspTransport: 'http' }],
-    ['body.enabled', { name: 'x', url: 'rtsp://10.0.0.1/a', enabled: 'yes' }],
+    ['body.name', { url: 'rtsp://127.0.0.1/a' }],
+    ['body.id', { id: 'UPPER', name: 'x', url: 'rtsp://127.0.0.1/a' }],
+    ['body.transcode', { name: 'x', url: 'rtsp://127.0.0.1/a', transcode: 'vp9' }],
+    ['body.rtspTransport', { name: 'x', url: 'rtsp://127.0.0.1/a', rtspTransport: 'http' }],
+    ['body.enabled', { name: 'x', url: 'rtsp://127.0.0.1/a', enabled: 'yes' }],
   ])('answers 400 naming %s', async (field, body) => {
     const response = await create(body);
     expect(response.status).toBe(400);
@@ -69,14 +69,14 @@ describe('camera API', () => {
   });
 
   it('changes a camera with PATCH and bumps updatedAt', async () => {
-    await create({ id: 'patchme', name: 'Old', url: 'rtsp://10.0.0.3/a' });
+    await create({ id: 'patchme', name: 'Old', url: 'rtsp://127.0.0.3/a' });
     const response = await relay.api('/api/v1/cameras/patchme', {
       method: 'PATCH',
-      json: { name: 'New', url: 'rtsp://op:s3cret-pw@10.0.0.3/b', transcode: 'h264' },
+      json: { name: 'New', url: 'rtsp://op:s3cret-pw@127.0.0.3/b', transcode: 'h264' },
     });
     expect(response.status).toBe(200);
     const camera = await response.json();
-    expect(camera).toMatchObject({ name: 'New', url: 'rtsp://op:***@10.0.0.3/b', transcode: 'h264' });
+    expect(camera).toMatchObject({ name: 'New', url: 'rtsp://op:***@127.0.0.3/b', transcode: 'h264' });
     expect(camera.updatedAt >= camera.createdAt).toBe(true);
     const empty = await relay.api('/api/v1/cameras/patchme', { method: 'PATCH', json: {} });
     expect(empty.status).toBe(400);
@@ -85,7 +85,7 @@ describe('camera API', () => {
   });
 
   it('deletes a camera: 204, then 404', async () => {
-    await create({ id: 'gone', name: 'Gone', url: 'rtsp://10.0.0.4/a' });
+    await create({ id: 'gone', name: 'Gone', url: 'rtsp://127.0.0.4/a' });
     expect((await relay.api('/api/v1/cameras/gone', { method: 'DELETE' })).status).toBe(204);
     expect((await relay.api('/api/v1/cameras/gone')).status).toBe(404);
     expect((await relay.api('/api/v1/cameras/gone', { method: 'DELETE' })).status).toBe(404);
@@ -100,7 +100,7 @@ describe('camera API', () => {
 
   it('pages through cameras in id order with limit and cursor', async () => {
     for (const n of [1, 2, 3, 4, 5])
-      await create({ id: `page-${n}`, name: `P${n}`, url: 'rtsp://10.0.0.9/x' });
+      await create({ id: `page-${n}`, name: `P${n}`, url: 'rtsp://127.0.0.9/x' });
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -118,7 +118,7 @@ describe('camera API', () => {
   });
 
   it('records a new camera as starting, then offline when no worker takes it', async () => {
-    await create({ id: 'lonely', name: 'Lonely', url: 'rtsp://10.0.0.5/a' });
+    await create({ id: 'lonely', name: 'Lonely', url: 'rtsp://127.0.0.5/a' });
     const first = await (await relay.api('/api/v1/cameras/lonely/health')).json();
     expect(first).toMatchObject({ cameraId: 'lonely', status: 'starting', workerId: null });
     await new Promise((resolve) => setTimeout(resolve, relay.config.health.staleMs + 500));
@@ -127,7 +127,7 @@ describe('camera API', () => {
   });
 
   it('counts cameras by status from kept aggregates', async () => {
-    await create({ id: 'counted-off', name: 'Off', url: 'rtsp://10.0.0.6/a', enabled: false });
+    await create({ id: 'counted-off', name: 'Off', url: 'rtsp://127.0.0.6/a', enabled: false });
     const summary = await (await relay.api('/api/v1/health')).json();
     const total = (await relay.redis.zcard(`${relay.config.redis.prefix}:cameras:index`)) as number;
     expect(summary.total).toBe(total);

@@ -8,9 +8,13 @@ import { FAST_HEALTH, killAll, runCli } from '../support/cli.js';
 import { isAlive, processTable } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
+/** The bootstrap admin token the CLI runs here are given. */
+const TOKEN = 'cli-test-admin-token-0123456789abcdef0123';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
 function untilOnline(url: string, cameraId: string) {
   return waitFor(`${cameraId} online`, async () => {
-    const response = await fetch(`${url}/api/v1/cameras/${cameraId}/health`);
+    const response = await fetch(`${url}/api/v1/cameras/${cameraId}/health`, { headers: auth });
     return ((await response.json()) as { status: string }).status === 'online';
   });
 }
@@ -45,14 +49,22 @@ describe('camrelay CLI', () => {
     expect(text).toMatch(/LOG_LEVEL: /);
   });
 
-  it('needs REDIS_URL for the relay and worker roles', async () => {
+  it('needs REDIS_URL, CAMRELAY_SECRET_KEY and CAMERA_NETWORKS for the relay and worker roles', async () => {
     const run = runCli(['worker'], { DATA_DIR: dataDir });
     expect((await run.exited).code).toBe(78);
-    expect(run.output.join('\n')).toMatch(/REDIS_URL: is required for the worker role/);
+    const text = run.output.join('\n');
+    expect(text).toMatch(/REDIS_URL: is required for the worker role/);
+    expect(text).toMatch(/CAMRELAY_SECRET_KEY: is required for the worker role/);
+    expect(text).toMatch(/CAMERA_NETWORKS: is required for the worker role/);
   });
 
   it('runs "all" with its own Redis, ingests, and shuts down cleanly on SIGTERM leaving nothing behind', async () => {
-    const run = runCli(['all'], { DATA_DIR: dataDir, PORT: '0', ...FAST_HEALTH });
+    const run = runCli(['all'], {
+      DATA_DIR: dataDir,
+      PORT: '0',
+      CAMRELAY_ADMIN_TOKEN: TOKEN,
+      ...FAST_HEALTH,
+    });
     const url = await run.url;
     const pid = run.child.pid as number;
     // redis-server rewrites its title into one string: "/usr/bin/redis-server unixsocket:/…/redis.sock".
@@ -62,7 +74,7 @@ describe('camrelay CLI', () => {
 
     const created = await fetch(`${url}/api/v1/cameras`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({ id: 'cli-cam', name: 'CLI', url: cameras.url('cli') }),
     });
     expect(created.status).toBe(201);
@@ -80,9 +92,14 @@ describe('camrelay CLI', () => {
   });
 
   it('keeps cameras across a restart (AOF), and leaves no orphans when SIGKILLed', async () => {
-    const run = runCli(['all'], { DATA_DIR: dataDir, PORT: '0', ...FAST_HEALTH });
+    const run = runCli(['all'], {
+      DATA_DIR: dataDir,
+      PORT: '0',
+      CAMRELAY_ADMIN_TOKEN: TOKEN,
+      ...FAST_HEALTH,
+    });
     const url = await run.url;
-    const camera = await (await fetch(`${url}/api/v1/cameras/cli-cam`)).json();
+    const camera = await (await fetch(`${url}/api/v1/cameras/cli-cam`, { headers: auth })).json();
     expect(camera).toMatchObject({ id: 'cli-cam', name: 'CLI' });
     await untilOnline(url, 'cli-cam');
     const children = childrenOf(run.child.pid as number);

@@ -8,10 +8,19 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** No Docker engine runs here, so the deployment files are checked the ways that need none. */
 describe('deployment files', () => {
-  it('docker-compose.yml passes docker-compose config', async () => {
-    const { stdout } = await promisify(execFile)('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
-      cwd: root,
+  it('docker-compose.yml passes docker-compose config, and refuses to run without its secrets', async () => {
+    const run = (env: Record<string, string>) =>
+      promisify(execFile)('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '', ...env },
+      });
+    await expect(run({})).rejects.toThrow(/set CAMRELAY_SECRET_KEY/);
+    const { stdout } = await run({
+      CAMRELAY_SECRET_KEY: 'ab'.repeat(32),
+      CAMRELAY_ADMIN_TOKEN: 'x'.repeat(40),
+      CAMERA_NETWORKS: '10.20.0.0/16',
     });
+    expect(stdout).toMatch(/CAMERA_NETWORKS: 10.20.0.0\/16/);
     for (const service of ['redis:', 'relay:', 'worker:']) expect(stdout).toContain(`  ${service}`);
     expect(stdout).toMatch(/--appendonly\s*\n\s*- "yes"/);
     expect(stdout).toMatch(/condition: service_healthy/);

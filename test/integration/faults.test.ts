@@ -53,7 +53,7 @@ describe('supervision under faults', () => {
     });
 
   async function mediaSequence(id: string): Promise<number> {
-    const response = await camrelay.api(`/hls/${id}/index.m3u8`);
+    const response = await camrelay.hls(id, 'index.m3u8');
     return response.ok ? (parseMediaPlaylist(await response.text())?.mediaSequence ?? -1) : -1;
   }
 

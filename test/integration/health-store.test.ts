@@ -32,7 +32,8 @@ describe('HealthStore', () => {
     await registry.create({
       id,
       name: id,
-      url: 'rtsp://127.0.0.1/x',
+      sealedUrl: 'not needed by these scripts',
+      maskedUrl: 'rtsp://127.0.0.1/x',
       mode: 'always',
       transcode: 'auto',
       rtspTransport: 'tcp',

@@ -34,7 +34,8 @@ describe('status events and metrics', () => {
   });
 
   async function sse(query = '', headers: Record<string, string> = {}) {
-    const client = await openSse(`${camrelay.url}/api/v1/events${query}`, headers);
+    const auth = { authorization: `Bearer ${camrelay.adminToken}` };
+    const client = await openSse(`${camrelay.url}/api/v1/events${query}`, { ...auth, ...headers });
     clients.push(client);
     return client;
   }

@@ -51,10 +51,10 @@ describe('core pipeline', () => {
     return waitFor(
       `${count} segments in ${id}'s playlist`,
       async () => {
-        const response = await camrelay.api(`/hls/${id}/index.m3u8`);
+        const response = await camrelay.hls(id, 'index.m3u8');
         if (response.status !== 200) return undefined;
         expect(response.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
-        expect(response.headers.get('cache-control')).toBe('no-cache');
+        expect(response.headers.get('cache-control')).toBe('no-cache, private');
         const playlist = parseMediaPlaylist(await response.text());
         return playlist && playlist.segments.length >= count ? playlist : undefined;
       },
@@ -64,11 +64,11 @@ describe('core pipeline', () => {
 
   /** Downloads a segment through the relay and asks ffprobe what is in it. */
   async function probeSegment(id: string, uri: string) {
-    const response = await camrelay.api(`/hls/${id}/${uri}`);
+    const response = await camrelay.hls(id, uri);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('video/mp2t');
     expect(response.headers.get('cache-control')).toContain('immutable');
-    const file = path.join(camrelay.config.dataDir, `probe-${uri}`);
+    const file = path.join(camrelay.config.dataDir, `probe-${uri.replace(/\?.*$/, '')}`);
     await writeFile(file, Buffer.from(await response.arrayBuffer()));
     return ffprobe(file);
   }
@@ -179,7 +179,7 @@ describe('core pipeline', () => {
     await waitFor('ffmpeg gone', () => !isAlive(ffmpeg?.pid as number), { timeoutMs: 10_000 });
     await waitFor('output gone', () => !existsSync(outputDir('cam-delete')), { timeoutMs: 10_000 });
     expect(ffmpegWritingInto(outputDir('cam-delete'))).toEqual([]);
-    expect((await camrelay.api('/hls/cam-delete/index.m3u8')).status).toBe(404);
+    expect((await camrelay.hls('cam-delete', 'index.m3u8')).status).toBe(404);
     expect(await camrelay.redis.exists(`${camrelay.config.redis.prefix}:health:cam-delete`)).toBe(0);
   });
 

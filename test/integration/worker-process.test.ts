@@ -34,6 +34,8 @@ describe('worker process lifecycle', () => {
   function startWorker(name: string): CliRun {
     return runCli(['worker'], {
       REDIS_URL: inject('redisUrl'),
+      CAMRELAY_SECRET_KEY: (relay.config.security.secretKey as Buffer).toString('hex'),
+      CAMERA_NETWORKS: '127.0.0.0/8,::1/128',
       REDIS_PREFIX: relay.config.redis.prefix,
       HLS_ROOT: relay.config.hlsRoot,
       DATA_DIR: relay.config.dataDir,

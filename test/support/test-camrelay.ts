@@ -18,11 +18,16 @@ export interface ApiResponse extends Response {
 
 export interface TestCamrelay extends RunningCamrelay {
   config: Config;
+  /** The bootstrap admin token; api() sends it unless told otherwise. */
+  adminToken: string;
   /** Every log line camrelay wrote. */
   logs: string[];
   /** A Redis connection for assertions, under the same server. */
   redis: Redis;
-  api(pathname: string, init?: RequestInit & { json?: unknown }): Promise<ApiResponse>;
+  /** A call as admin, or with `token` (null: no credential at all). */
+  api(pathname: string, init?: RequestInit & { json?: unknown; token?: string | null }): Promise<ApiResponse>;
+  /** A playlist or segment through a signed stream URL, as a player fetches it. */
+  hls(cameraId: string, file: string): Promise<Response>;
   /** Stops camrelay, deletes its keys and its data folder. */
   close(): Promise<void>;
 }
@@ -37,6 +42,7 @@ export async function startTestCamrelay(
 ): Promise<TestCamrelay> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'camrelay-test-'));
   const prefix = `t-${randomBytes(4).toString('hex')}`;
+  const adminToken = `test-admin-${randomBytes(24).toString('hex')}`;
   const config = loadConfig({
     REDIS_URL: inject('redisUrl'),
     REDIS_PREFIX: prefix,
@@ -46,24 +52,45 @@ export async function startTestCamrelay(
     LOG_LEVEL: 'debug',
     HEALTH_PUBLISH_INTERVAL_MS: '500',
     HEALTH_STALE_MS: '3000',
+    CAMRELAY_ADMIN_TOKEN: adminToken,
+    CAMRELAY_SECRET_KEY: randomBytes(32).toString('hex'),
+    CAMERA_NETWORKS: '127.0.0.0/8,::1/128',
+    // Tests poll much faster than people do; the limit itself is tested with its own setting.
+    RATE_LIMIT_PER_MIN: '1000000',
     ...env,
   });
   const { log, lines } = captureLog(config.logLevel);
   const running = await startCamrelay(config, role, log);
   const redis = new Redis(redisOptionsFromUrl(inject('redisUrl')));
+  const api: TestCamrelay['api'] = (pathname, init = {}) => {
+    const { json, token = adminToken, ...rest } = init;
+    const headers = {
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(rest.headers as Record<string, string> | undefined),
+    };
+    return fetch(`${running.url}${pathname}`, {
+      ...rest,
+      headers,
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+    }) as Promise<ApiResponse>;
+  };
+  const signatures = new Map<string, string>();
   return {
     ...running,
     config,
+    adminToken,
     logs: lines,
     redis,
-    api: (pathname, init = {}) => {
-      const { json, ...rest } = init;
-      return fetch(`${running.url}${pathname}`, {
-        ...rest,
-        ...(json === undefined
-          ? {}
-          : { body: JSON.stringify(json), headers: { 'content-type': 'application/json', ...rest.headers } }),
-      });
+    api,
+    async hls(cameraId, file) {
+      let query = signatures.get(cameraId);
+      if (!query) {
+        const { url } = await (await api(`/api/v1/cameras/${cameraId}/stream`)).json();
+        query = new URL(url).search.slice(1);
+        signatures.set(cameraId, query);
+      }
+      return fetch(`${running.url}/hls/${cameraId}/${file}${file.includes('?') ? '' : `?${query}`}`);
     },
     async close() {
       await running.stop();

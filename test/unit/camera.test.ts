@@ -23,7 +23,7 @@ describe('camera schemas', () => {
   it.each([
     ['id', { id: 'Bad Id', name: 'x', url: 'rtsp://h/x' }],
     ['id', { id: '-leading-dash', name: 'x', url: 'rtsp://h/x' }],
-    ['url', { name: 'x', url: 'http://h/x' }],
+    ['url', { name: 'x', url: 'file:///etc/passwd' }],
     ['url', { name: 'x', url: 'not a url' }],
     ['name', { name: '', url: 'rtsp://h/x' }],
     ['mode', { name: 'x', url: 'rtsp://h/x', mode: 'sometimes' }],
@@ -43,11 +43,12 @@ describe('camera schemas', () => {
     expect(cameraPatchSchema.safeParse({ enabled: false }).success).toBe(true);
   });
 
-  it('never shows the password in its public view', () => {
+  it('shows the masked URL and nothing of the sealed one', () => {
     const view = toCameraView({
       id: 'gate',
       name: 'Gate',
-      url: 'rtsp://admin:hunter22@10.0.0.5/live',
+      sealedUrl: 'v1.abcd1234.sealed-bytes',
+      maskedUrl: 'rtsp://admin:***@10.0.0.5/live',
       mode: 'always',
       transcode: 'auto',
       rtspTransport: 'tcp',
@@ -57,7 +58,7 @@ describe('camera schemas', () => {
       revision: 3,
     });
     expect(view.url).toBe('rtsp://admin:***@10.0.0.5/live');
-    expect(JSON.stringify(view)).not.toContain('hunter22');
+    expect(JSON.stringify(view)).not.toContain('sealed');
   });
 });
 

@@ -17,7 +17,7 @@ function errorOf(env: Record<string, string>): string {
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
     const config = loadConfig({});
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, corsOrigins: ['*'] });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, corsOrigins: [] });
     expect(config.dataDir).toBe(path.resolve('data'));
     expect(config.hlsRoot).toBe(path.resolve('data/hls'));
     expect(config.redis).toEqual({ url: undefined, prefix: 'camrelay' });
@@ -50,6 +50,39 @@ describe('loadConfig', () => {
     expect(errorOf({ HEALTH_PUBLISH_INTERVAL_MS: '5000', HEALTH_STALE_MS: '6000' })).toMatch(
       /HEALTH_STALE_MS: must be at least twice HEALTH_PUBLISH_INTERVAL_MS/,
     );
+  });
+
+  it('checks the security settings', () => {
+    const message = errorOf({
+      CORS_ORIGINS: '*',
+      CAMERA_NETWORKS: '10.0.0.0/8,not-a-net,10.1.0.0/33',
+      CAMRELAY_SECRET_KEY: 'short',
+      CAMRELAY_ADMIN_TOKEN: 'weak',
+      TLS_CERT_FILE: '/etc/cert.pem',
+      STREAM_URL_TTL_SEC: '7200',
+      STREAM_KEY_ROTATION_SEC: '3600',
+      CAMERA_URL_SCHEMES: 'rtsp,file',
+    });
+    expect(message).toMatch(/CORS_ORIGINS: .*\* is refused/);
+    expect(message).toMatch(/CAMERA_NETWORKS: "not-a-net" is not a CIDR block/);
+    expect(message).toMatch(/CAMERA_NETWORKS: "10.1.0.0\/33" is not a CIDR block/);
+    expect(message).toMatch(/CAMRELAY_SECRET_KEY: must be 32 bytes/);
+    expect(message).toMatch(/CAMRELAY_ADMIN_TOKEN: must be at least 32 characters/);
+    expect(message).toMatch(/TLS_KEY_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together/);
+    expect(message).toMatch(/STREAM_URL_TTL_SEC: must not exceed STREAM_KEY_ROTATION_SEC/);
+    expect(message).toMatch(/CAMERA_URL_SCHEMES.*: must be among/);
+  });
+
+  it('reads networks, keys and schemes', () => {
+    const key = 'ab'.repeat(32);
+    const { security } = loadConfig({ CAMERA_NETWORKS: '10.20.0.0/16, fd00::/8', CAMRELAY_SECRET_KEY: key });
+    expect(security.cameraNetworks).toEqual([
+      { address: '10.20.0.0', prefix: 16, family: 'ipv4' },
+      { address: 'fd00::', prefix: 8, family: 'ipv6' },
+    ]);
+    expect(security.secretKey?.toString('hex')).toBe(key);
+    expect(security.cameraUrlSchemes).toEqual(['rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt']);
+    expect(loadConfig({ CAMERA_NETWORKS: 'any' }).security.cameraNetworks).toBe('any');
   });
 
   it('treats an empty variable as unset, as compose files write them', () => {

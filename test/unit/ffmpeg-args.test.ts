@@ -125,6 +125,17 @@ describe('buildIngestArgs', () => {
     expect(rtmp.inputOptions).not.toContain('-rtsp_transport');
   });
 
+  it('lets ffmpeg open only the protocols of the camera scheme', () => {
+    expect(option(argsFor(planEncode('auto', h264)).inputOptions, '-protocol_whitelist')).toBe(
+      'rtsp,rtp,srtp,udp,tcp',
+    );
+    const rtmp = buildIngestArgs({ ...baseInput(), url: 'rtmp://encoder/live/1' });
+    expect(option(rtmp.inputOptions, '-protocol_whitelist')).toBe('rtmp,tcp');
+    expect(() => buildIngestArgs({ ...baseInput(), url: 'file:///etc/passwd' })).toThrow(
+      /no protocol whitelist/,
+    );
+  });
+
   it('never puts the URL among the options', () => {
     const url = 'rtsp://admin:secret@cam/live';
     const args = argsFor(planEncode('auto', h264), url);

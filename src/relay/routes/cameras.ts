@@ -12,12 +12,18 @@ import type { CameraService } from '../../cameras/service.js';
 import { Errors } from '../../errors.js';
 import { healthViewSchema } from '../../health/record.js';
 import type { HealthStore } from '../../health/store.js';
+import type { AuditLog } from '../../security/audit.js';
+import type { StreamSigner } from '../../security/stream-signer.js';
+import { requester } from '../auth.js';
 import { errorSchema } from '../error-schema.js';
 
 export interface CameraRoutesDeps {
   registry: CameraRegistry;
   cameras: CameraService;
   health: HealthStore;
+  signer: StreamSigner;
+  audit: AuditLog;
+  streamUrlTtlSec: number;
 }
 
 const idParams = z.object({ id: cameraIdSchema });
@@ -34,12 +40,26 @@ const pageSchema = z
 
 const tags = ['cameras'];
 
+const streamQuery = z.strictObject({
+  bind: z
+    .enum(['true', 'false'])
+    .default('false')
+    .describe("true: the URL works only together with this caller's own credential (cookie or token)."),
+});
+const streamSchema = z
+  .object({
+    url: z.string().describe('Signed playlist URL; its segments carry the same signature.'),
+    expiresAt: z.string(),
+  })
+  .meta({ id: 'StreamUrl' });
+
 export const cameraRoutes =
   (deps: CameraRoutesDeps): FastifyPluginAsyncZod =>
   async (app) => {
     app.post(
       '/api/v1/cameras',
       {
+        config: { access: 'admin' },
         schema: {
           tags,
           summary: 'Register a camera',
@@ -47,12 +67,18 @@ export const cameraRoutes =
           response: { 201: cameraViewSchema, 400: errorSchema, 409: errorSchema },
         },
       },
-      async (request, reply) => reply.code(201).send(toCameraView(await deps.cameras.create(request.body))),
+      async (request, reply) => {
+        const { principal, from } = requester(request);
+        const camera = await deps.cameras.create(request.body);
+        await deps.audit.record(principal, 'camera.create', camera.id, from, camera.maskedUrl);
+        return reply.code(201).send(toCameraView(camera));
+      },
     );
 
     app.get(
       '/api/v1/cameras',
       {
+        config: { access: 'viewer' },
         schema: {
           tags,
           summary: 'List cameras, in id order',
@@ -69,6 +95,7 @@ export const cameraRoutes =
     app.get(
       '/api/v1/cameras/:id',
       {
+        config: { access: 'viewer' },
         schema: {
           tags,
           summary: 'Get a camera',
@@ -86,6 +113,7 @@ export const cameraRoutes =
     app.patch(
       '/api/v1/cameras/:id',
       {
+        config: { access: 'admin' },
         schema: {
           tags,
           summary: 'Change a camera; ingest follows within seconds',
@@ -94,12 +122,19 @@ export const cameraRoutes =
           response: { 200: cameraViewSchema, 400: errorSchema, 404: errorSchema },
         },
       },
-      async (request) => toCameraView(await deps.cameras.update(request.params.id, request.body)),
+      async (request) => {
+        const { principal, from } = requester(request);
+        const camera = await deps.cameras.update(request.params.id, request.body);
+        const changed = Object.keys(request.body).join(', ');
+        await deps.audit.record(principal, 'camera.update', camera.id, from, `changed ${changed}`);
+        return toCameraView(camera);
+      },
     );
 
     app.delete(
       '/api/v1/cameras/:id',
       {
+        config: { access: 'admin' },
         schema: {
           tags,
           summary: 'Delete a camera; its ingest stops and its output is removed',
@@ -108,15 +143,46 @@ export const cameraRoutes =
         },
       },
       async (request, reply) => {
-        if (!(await deps.cameras.delete(request.params.id)))
+        const { principal, from } = requester(request);
+        if (!(await deps.cameras.delete(request.params.id))) {
           throw new Errors.CAMERA_NOT_FOUND(request.params.id);
+        }
+        await deps.audit.record(principal, 'camera.delete', request.params.id, from);
         return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/api/v1/cameras/:id/stream',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['streams'],
+          summary: "A short-lived signed URL of the camera's playlist, for hls.js or any HLS player",
+          params: idParams,
+          querystring: streamQuery,
+          response: { 200: streamSchema, 404: errorSchema },
+        },
+      },
+      async (request) => {
+        const { principal, from } = requester(request);
+        const { id } = request.params;
+        if (!(await deps.registry.get(id))) throw new Errors.CAMERA_NOT_FOUND(id);
+        const exp = Math.floor(Date.now() / 1000) + deps.streamUrlTtlSec;
+        const viewer = request.query.bind === 'true' ? principal.tokenId : undefined;
+        const query = new URLSearchParams({ ...(await deps.signer.sign({ cameraId: id, exp, viewer })) });
+        await deps.audit.record(principal, 'stream.start', id, from, viewer ? 'bound to viewer' : undefined);
+        return {
+          url: `${request.protocol}://${request.host}/hls/${id}/index.m3u8?${query}`,
+          expiresAt: new Date(exp * 1000).toISOString(),
+        };
       },
     );
 
     app.get(
       '/api/v1/cameras/:id/health',
       {
+        config: { access: 'operator' },
         schema: {
           tags: ['health'],
           summary: "A camera's health, as its worker last reported it",

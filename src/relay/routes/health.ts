@@ -19,6 +19,7 @@ export const healthRoutes =
     app.get(
       '/api/v1/health',
       {
+        config: { access: 'operator' },
         schema: {
           tags: ['health'],
           summary: 'Cameras by status and live workers, from kept counts (no key scans)',

@@ -3,6 +3,9 @@ import path from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { cameraIdSchema } from '../../cameras/camera.js';
+import { Errors } from '../../errors.js';
+import type { StreamSigner } from '../../security/stream-signer.js';
+import { signPlaylist } from '../signed-playlist.js';
 
 /** Names ffmpeg writes: index.m3u8 and <run>-<n>.ts. No separators or dots beyond the extension, so no traversal. */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.(m3u8|ts|m4s|mp4)$/;
@@ -14,24 +17,47 @@ const CONTENT_TYPES: Record<string, string> = {
   mp4: 'video/mp4',
 };
 
-/** A playlist changes every segment; a segment name is never reused (each ffmpeg run has its own prefix). */
-const PLAYLIST_CACHE = 'no-cache';
-const SEGMENT_CACHE = 'public, max-age=3600, immutable';
+/**
+ * A playlist changes every segment; a segment name is never reused (each ffmpeg run has its own prefix).
+ * Private: security video has no place in shared caches.
+ */
+const PLAYLIST_CACHE = 'no-cache, private';
+const SEGMENT_CACHE = 'private, max-age=3600, immutable';
 
 const params = z.object({
   cameraId: cameraIdSchema,
   file: z.string().regex(FILE_NAME).describe('index.m3u8, or a segment the playlist names.'),
 });
+const signature = z.object({
+  exp: z.string().max(20).optional(),
+  kid: z.string().max(20).optional(),
+  sig: z.string().max(100).optional(),
+  v: z.string().max(64).optional().describe('Present when the URL is bound to one viewer.'),
+});
 
+/** Playlists and segments, served only to a valid signed URL (GET /api/v1/cameras/:id/stream gives one). */
 export const hlsRoutes =
-  (deps: { hlsRoot: string }): FastifyPluginAsyncZod =>
+  (deps: { hlsRoot: string; signer: StreamSigner }): FastifyPluginAsyncZod =>
   async (app) => {
     const root = path.resolve(deps.hlsRoot);
     app.get(
       '/hls/:cameraId/:file',
-      { schema: { tags: ['streams'], summary: "A camera's HLS playlist or segment", params } },
+      {
+        config: { access: 'signed' },
+        schema: {
+          tags: ['streams'],
+          summary: "A camera's HLS playlist or segment, with the signature of a stream URL",
+          params,
+          querystring: signature,
+        },
+      },
       async (request, reply) => {
         const { cameraId, file } = request.params;
+        const verdict = await deps.signer.verify(cameraId, request.query);
+        if (!verdict.ok) throw new Errors.STREAM_FORBIDDEN(verdict.reason);
+        if (verdict.grant.viewer && request.principal?.tokenId !== verdict.grant.viewer) {
+          throw new Errors.STREAM_FORBIDDEN('this URL is bound to another viewer');
+        }
         const target = path.join(root, cameraId, file);
         if (!target.startsWith(root + path.sep)) return reply.callNotFound();
         let data: Buffer;
@@ -41,10 +67,23 @@ export const hlsRoutes =
           return reply.callNotFound();
         }
         const extension = file.slice(file.lastIndexOf('.') + 1);
+        reply.header('content-type', CONTENT_TYPES[extension] ?? 'application/octet-stream');
+        if (extension !== 'm3u8') return reply.header('cache-control', SEGMENT_CACHE).send(data);
+        const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
         return reply
-          .header('content-type', CONTENT_TYPES[extension] ?? 'application/octet-stream')
-          .header('cache-control', extension === 'm3u8' ? PLAYLIST_CACHE : SEGMENT_CACHE)
-          .send(data);
+          .header('cache-control', PLAYLIST_CACHE)
+          .send(signPlaylist(data.toString('utf8'), signedPart(query)));
       },
     );
   };
+
+/** Only the signature's own parameters travel on to the segments. */
+function signedPart(query: string): string {
+  const from = new URLSearchParams(query);
+  const kept = new URLSearchParams();
+  for (const name of ['exp', 'kid', 'sig', 'v']) {
+    const value = from.get(name);
+    if (value !== null) kept.set(name, value);
+  }
+  return kept.toString();
+}

@@ -13,7 +13,10 @@ export const metricsRoutes =
     if (deps.health) registerDeploymentMetrics(deps.metrics, deps.health);
     app.get(
       '/metrics',
-      { schema: { tags: ['probes'], summary: 'Prometheus metrics of this process' } },
+      {
+        config: { access: 'operator' },
+        schema: { tags: ['probes'], summary: 'Prometheus metrics of this process' },
+      },
       async (_request, reply) =>
         reply.header('content-type', deps.metrics.contentType).send(await deps.metrics.metrics()),
     );

@@ -12,6 +12,7 @@ export const probeRoutes =
     app.get(
       '/healthz',
       {
+        config: { access: 'public' },
         schema: {
           tags,
           summary: 'The process is up',
@@ -24,6 +25,7 @@ export const probeRoutes =
     app.get(
       '/readyz',
       {
+        config: { access: 'public' },
         schema: {
           tags,
           summary: 'Redis answers',
