@@ -243,7 +243,11 @@ describe('rate limits and CORS', () => {
     }
     expect(attempts.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(attempts.slice(5)).toEqual([429, 429]);
-    const limited = await relay.api('/api/v1/session', { method: 'POST', json: { token: 'again' }, token: null });
+    const limited = await relay.api('/api/v1/session', {
+      method: 'POST',
+      json: { token: 'again' },
+      token: null,
+    });
     expect(await limited.json()).toMatchObject({ statusCode: 429, code: 'CAMRELAY_ERR_RATE_LIMITED' });
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
 
