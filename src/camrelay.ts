@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis, RedisOptions } from 'ioredis';
+import { Counter, type Registry } from 'prom-client';
 import { CameraRegistry } from './cameras/registry.js';
 import { CameraService } from './cameras/service.js';
 import { CameraSources } from './cameras/sources.js';
@@ -8,13 +9,16 @@ import { Errors } from './errors.js';
 import { EventFeed } from './health/event-feed.js';
 import { HealthStore } from './health/store.js';
 import { configureFfmpeg, resolveFfmpegPath } from './ingest/ffmpeg.js';
+import { createSupervisor as createIngestSupervisor, type SupervisorFactory } from './ingest/supervisor.js';
 import type { Logger } from './log.js';
 import { createMetricsRegistry } from './metrics.js';
 import { createRedis, createSubscriber, redisOptionsFromUrl } from './redis/connection.js';
 import { startEmbeddedRedis } from './redis/embedded.js';
 import { type RedisKeys, redisKeys } from './redis/keys.js';
 import { buildRelayApp } from './relay/app.js';
-import { buildProbeApp } from './relay/probe-app.js';
+import { HlsSource } from './relay/hls-source.js';
+import { OnDemand } from './relay/on-demand.js';
+import { buildWorkerApp } from './relay/worker-app.js';
 import { AuditLog } from './security/audit.js';
 import { CameraNetworks } from './security/camera-networks.js';
 import { loadSecretKey, SecretBox } from './security/secret-box.js';
@@ -23,7 +27,8 @@ import { StreamSigner } from './security/stream-signer.js';
 import { TokenStore } from './security/tokens.js';
 import { Teardown } from './teardown.js';
 import { IngestQueue } from './workers/ingest-queue.js';
-import { IngestWorker } from './workers/ingest-worker.js';
+import { advertisedUrl, IngestWorker } from './workers/ingest-worker.js';
+import { consumeMaintenance, Reconciler, scheduleReconcile } from './workers/reconciler.js';
 
 export const ROLES = ['all', 'relay', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -39,8 +44,8 @@ export interface RunningCamrelay {
   stop(): Promise<void>;
 }
 
-/** Every this often the relay makes sure each enabled camera has its job (after a crash or a Redis restore). */
-const JOB_RECONCILE_INTERVAL_MS = 60_000;
+/** How often one worker checks that every always-on camera runs (after a crash, a Redis restore). */
+const RECONCILE_INTERVAL_MS = 30_000;
 const KEY_PRUNE_INTERVAL_MS = 3_600_000;
 
 /**
@@ -48,20 +53,36 @@ const KEY_PRUNE_INTERVAL_MS = 3_600_000;
  * its own redis-server. The returned stop() shuts down in order: stop taking requests, stop every ffmpeg
  * and hand the cameras back, close Redis.
  */
-export async function startCamrelay(config: Config, role: Role, log: Logger): Promise<RunningCamrelay> {
+export interface CamrelayOptions {
+  /** Replaces the ffmpeg supervisor: the city-scale benchmark simulates ingest with it. */
+  createSupervisor?: SupervisorFactory;
+}
+
+export async function startCamrelay(
+  config: Config,
+  role: Role,
+  log: Logger,
+  options: CamrelayOptions = {},
+): Promise<RunningCamrelay> {
   const teardown = new Teardown(log);
   try {
-    return await start(config, role, log, teardown);
+    return await start(config, role, log, teardown, options);
   } catch (err) {
     await teardown.run();
     throw err;
   }
 }
 
-async function start(config: Config, role: Role, log: Logger, teardown: Teardown): Promise<RunningCamrelay> {
+async function start(
+  config: Config,
+  role: Role,
+  log: Logger,
+  teardown: Teardown,
+  options: CamrelayOptions,
+): Promise<RunningCamrelay> {
   requireForRole(config, role);
   const runsWorker = role !== 'relay';
-  if (runsWorker) await configureFfmpeg(resolveFfmpegPath(config.ffmpeg.path));
+  if (runsWorker && !options.createSupervisor) await configureFfmpeg(resolveFfmpegPath(config.ffmpeg.path));
   const secretBox = new SecretBox(await loadSecretKey(config.security.secretKey, config.dataDir, log));
   const redisUrl = config.redis.url ?? (await embeddedRedis(config, log, teardown));
   const redisOptions = redisOptionsFromUrl(redisUrl);
@@ -69,8 +90,9 @@ async function start(config: Config, role: Role, log: Logger, teardown: Teardown
   const keys = redisKeys(config.redis.prefix);
   const metrics = createMetricsRegistry();
   const registry = new CameraRegistry(redis, keys);
-  const health = new HealthStore(redis, keys, config.health.staleMs);
+  const health = new HealthStore(redis, keys, config.health.leaseMs);
   const queue = new IngestQueue(redisOptions, keys.prefix);
+  await queue.ready();
   teardown.add(() => queue.close());
   const networks = new CameraNetworks(config.security.cameraNetworks);
   if (!networks.restricted)
@@ -79,11 +101,13 @@ async function start(config: Config, role: Role, log: Logger, teardown: Teardown
   const cameras = new CameraService(registry, health, queue, sources);
   const tokens = new TokenStore(redis, keys, config.security.adminToken);
   const sessions = new SessionStore(redis, keys, tokens, config.security.sessionTtlSec);
+  const signer = new StreamSigner(redis, keys, secretBox, config.security.streamKeyRotationSec);
   await health.load();
 
   let worker: IngestWorker | null = null;
   if (runsWorker) {
     const subscriber = connect(createSubscriber(redisOptions, 'camrelay-worker-sub'), teardown);
+    const createSupervisor = options.createSupervisor ?? createIngestSupervisor;
     const deps = {
       metrics,
       config,
@@ -97,35 +121,80 @@ async function start(config: Config, role: Role, log: Logger, teardown: Teardown
       queue,
       sources,
     };
-    const started = new IngestWorker(deps);
+    const started = new IngestWorker({ ...deps, createSupervisor });
     await started.start();
     teardown.add(() => started.close());
+    const maintenance = await consumeMaintenance(
+      redisOptions,
+      keys.prefix,
+      new Reconciler(registry, redis, keys, queue),
+      log,
+    );
+    teardown.add(() => maintenance.close());
     worker = started;
   }
 
-  const signer = new StreamSigner(redis, keys, secretBox, config.security.streamKeyRotationSec);
-  const app =
-    role === 'worker'
-      ? await buildProbeApp({ config, log, redis, metrics, tokens, sessions })
-      : await buildRelayApp({
-          ...{ config, log, redis, registry, cameras, health, metrics, tokens, sessions, signer },
-          audit: new AuditLog(redis, keys),
-          feed: await startEventFeed(redisOptions, keys, log, teardown),
-        });
-  const port = role === 'worker' ? config.worker.port : config.http.port;
-  const url = await listen(app, config.http.host, port, config.tls !== null, teardown);
-  if (role !== 'worker') {
-    every(
-      JOB_RECONCILE_INTERVAL_MS,
-      () => cameras.ensureJobs(),
-      'could not reconcile camera jobs',
+  let app: FastifyInstance;
+  if (role === 'worker') {
+    const source = new HlsSource(config.hlsRoot, null);
+    app = await buildWorkerApp({ config, log, redis, metrics, tokens, sessions, signer, source });
+  } else {
+    const feed = await startEventFeed(redisOptions, keys, log, teardown);
+    // Files this process has on disk are served from there; others come from the worker that has them.
+    const source = new HlsSource(config.hlsRoot, {
+      redis,
+      keys,
+      signer,
       log,
-      teardown,
-    );
+      onUpstreamFetch: upstreamCounter(metrics),
+    });
+    const onDemand = new OnDemand({
+      registry,
+      health,
+      queue,
+      feed,
+      redis,
+      keys,
+      startWaitMs: config.onDemand.startWaitMs,
+    });
+    app = await buildRelayApp({
+      ...{
+        config,
+        log,
+        redis,
+        registry,
+        cameras,
+        health,
+        metrics,
+        tokens,
+        sessions,
+        signer,
+        feed,
+        source,
+        onDemand,
+      },
+      audit: new AuditLog(redis, keys),
+    });
+  }
+  const port = role === 'worker' ? config.worker.port : config.http.port;
+  const { url, boundPort } = await listen(app, config.http.host, port, config.tls !== null, teardown);
+  worker?.advertise(advertisedUrl(config, boundPort));
+  if (role !== 'worker') {
+    await scheduleReconcile(redisOptions, keys.prefix, RECONCILE_INTERVAL_MS);
     every(KEY_PRUNE_INTERVAL_MS, () => signer.prune(), 'could not prune stream keys', log, teardown);
   }
   log.info({ role, url }, 'camrelay started');
   return { url, redisUrl, worker, cameras, signer, tokens, stop: () => teardown.run() };
+}
+
+function upstreamCounter(metrics: Registry): (kind: 'playlist' | 'segment') => void {
+  const counter = new Counter({
+    name: 'camrelay_relay_upstream_fetches_total',
+    help: 'HLS files this relay fetched from workers, by kind (one per file however many viewers ask).',
+    labelNames: ['kind'],
+    registers: [metrics],
+  });
+  return (kind) => counter.inc({ kind });
 }
 
 /**
@@ -174,13 +243,16 @@ async function listen(
   port: number,
   tls: boolean,
   teardown: Teardown,
-): Promise<string> {
+): Promise<{ url: string; boundPort: number }> {
   await app.listen({ host, port });
   teardown.add(() => app.close());
   const address = app.server.address();
-  const bound = typeof address === 'object' && address ? address.port : port;
+  const boundPort = typeof address === 'object' && address ? address.port : port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `${tls ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${bound}`;
+  return {
+    url: `${tls ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${boundPort}`,
+    boundPort,
+  };
 }
 
 /** Runs `task` now and every `ms`, logging failures, until shutdown. */

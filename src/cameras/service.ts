@@ -5,8 +5,8 @@ import type { CameraRegistry } from './registry.js';
 import type { CameraSources } from './sources.js';
 
 /**
- * What the API does to a camera, across the three places that know of it: the registry (wanted state),
- * the health record (actual state) and the ingest queue. Running workers learn of every change from the
+ * What the API does to a camera, across the places that know of it: the registry (wanted state), the
+ * health record (actual state) and the start commands. Running workers learn of every change from the
  * registry's change channel.
  */
 export class CameraService {
@@ -20,8 +20,8 @@ export class CameraService {
   async create(input: CameraCreate): Promise<Camera> {
     const { url, ...rest } = input;
     const camera = await this.registry.create({ ...rest, ...(await this.sources.admit(url)) });
-    await this.health.register(camera.id, camera.enabled);
-    if (camera.enabled) await this.queue.ensure(camera.id);
+    await this.health.register(camera.id, restingStatus(camera));
+    if (runsAlways(camera)) await this.queue.ensure(camera.id);
     return camera;
   }
 
@@ -29,11 +29,10 @@ export class CameraService {
     const { url, ...rest } = patch;
     const sealed = url === undefined ? {} : await this.sources.admit(url);
     const { before, after } = await this.registry.update(id, { ...rest, ...sealed });
-    if (before.enabled !== after.enabled) {
-      await this.health.register(id, after.enabled);
-      if (after.enabled) await this.queue.ensure(id);
-      else await this.queue.removeWaiting(id);
-    }
+    // A camera a worker runs keeps its record; that worker follows the change from the registry.
+    if (before.enabled !== after.enabled) await this.health.register(id, restingStatus(after));
+    if (!after.enabled) await this.queue.removeWaiting(id);
+    if (runsAlways(after) && !runsAlways(before)) await this.queue.ensure(id);
     return after;
   }
 
@@ -43,19 +42,15 @@ export class CameraService {
     await this.health.remove(id);
     return true;
   }
+}
 
-  /**
-   * Makes sure every enabled camera has its job, e.g. after a crash between a write and its enqueue, or
-   * after a Redis restore. Adding is idempotent, so this is safe to run at any time from any process.
-   */
-  async ensureJobs(pageSize = 1000): Promise<number> {
-    let ensured = 0;
-    for await (const ids of this.registry.allIds(pageSize)) {
-      const cameras = await this.registry.getMany(ids);
-      const enabled = cameras.filter((camera): camera is Camera => camera?.enabled === true);
-      await this.queue.ensureMany(enabled.map((camera) => camera.id));
-      ensured += enabled.length;
-    }
-    return ensured;
-  }
+/** Cameras a worker should be running whether anyone watches or not. */
+export function runsAlways(camera: Camera): boolean {
+  return camera.enabled && camera.mode === 'always';
+}
+
+/** The status of a camera nobody runs yet. */
+function restingStatus(camera: Camera): 'starting' | 'idle' | 'disabled' {
+  if (!camera.enabled) return 'disabled';
+  return camera.mode === 'always' ? 'starting' : 'idle';
 }

@@ -91,8 +91,16 @@ export const configKeys = z.strictObject({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Relay HTTP port; 0 picks a free one. */
   PORT: integer(0, 65535).default(8080),
-  /** Port of the worker role's own probe server (/healthz, /readyz); 0 picks a free one. */
+  /** Port of the worker role's own server (probes, metrics, and its HLS for relays); 0 picks a free one. */
   WORKER_PORT: integer(0, 65535).default(8081),
+  /**
+   * How relays reach this worker's HLS, e.g. http://10.0.3.7:8081. Unset: this host's first non-internal IPv4
+   * address and WORKER_PORT.
+   */
+  WORKER_ADVERTISE_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/\s]+$/, { error: 'must be http(s)://host:port, with no path' })
+    .optional(),
   /** Root of everything camrelay keeps on disk: HLS output, the embedded Redis. */
   DATA_DIR: z.string().min(1).default('./data'),
   /** Where ingest writes HLS, one folder per camera. Defaults to DATA_DIR/hls. */
@@ -130,14 +138,21 @@ export const configKeys = z.strictObject({
   WARNING_SUMMARY_INTERVAL_MS: integer(1000, 3_600_000).default(60_000),
   /** How long ffmpeg gets to exit after SIGINT before SIGKILL. */
   FFMPEG_STOP_GRACE_MS: integer(100, 60_000).default(5000),
-  /** BullMQ lock on a camera job; a killed worker's cameras move to another worker after about this long. */
+  /** BullMQ lock on a start command; one held by a worker that dies is retried after about this long. */
   WORKER_LOCK_DURATION_MS: integer(2000, 600_000).default(10_000),
-  /** How often workers look for camera jobs whose lock expired. */
+  /** How often workers look for start commands whose lock expired. */
   WORKER_STALLED_INTERVAL_MS: integer(1000, 600_000).default(5000),
-  /** How often a worker writes fps, bitrate and its heartbeat for each camera. */
-  HEALTH_PUBLISH_INTERVAL_MS: integer(200, 60_000).default(2000),
-  /** A camera whose worker has not written for this long is reported offline, never online. */
-  HEALTH_STALE_MS: integer(1000, 600_000).default(6000),
+  /** How often a worker writes fps, bitrate and segment age of its cameras (leases are renewed apart). */
+  HEALTH_PUBLISH_INTERVAL_MS: integer(200, 60_000).default(5000),
+  /**
+   * How long a worker's hold on a camera lasts without renewal (it renews every third of it). A killed
+   * worker's cameras read offline, and move to other workers, about this long after it dies.
+   */
+  CAMERA_LEASE_TTL_MS: integer(1500, 120_000).default(6000),
+  /** An on-demand camera stops this long after the last playlist request. */
+  ON_DEMAND_IDLE_SEC: integer(5, 86_400).default(60),
+  /** How long a first playlist request for an on-demand camera waits for the ingest to start. */
+  ON_DEMAND_START_WAIT_MS: integer(1000, 120_000).default(15_000),
   /** First RTSP port of `camrelay demo`'s cameras; the camera with a password listens on the next one. */
   DEMO_RTSP_PORT: integer(1, 65534).default(8554),
   /** Browser origins allowed by CORS besides the relay's own, comma-separated. */
@@ -182,11 +197,6 @@ const whenValid =
       .success;
 
 export const configSchema = configKeys
-  .refine((keys) => keys.HEALTH_STALE_MS >= 2 * keys.HEALTH_PUBLISH_INTERVAL_MS, {
-    path: ['HEALTH_STALE_MS'],
-    error: 'must be at least twice HEALTH_PUBLISH_INTERVAL_MS, or healthy cameras flap to offline',
-    when: whenValid('HEALTH_STALE_MS', 'HEALTH_PUBLISH_INTERVAL_MS'),
-  })
   .refine((keys) => keys.STREAM_URL_TTL_SEC <= keys.STREAM_KEY_ROTATION_SEC, {
     path: ['STREAM_URL_TTL_SEC'],
     error: 'must not exceed STREAM_KEY_ROTATION_SEC, or URLs outlive their signing key',
@@ -216,11 +226,13 @@ export const configSchema = configKeys
       worker: {
         id: keys.WORKER_ID ?? `${hostname()}-${process.pid}`,
         port: keys.WORKER_PORT,
+        advertiseUrl: keys.WORKER_ADVERTISE_URL,
         maxStreams: keys.WORKER_MAX_STREAMS,
         lockDurationMs: keys.WORKER_LOCK_DURATION_MS,
         stalledIntervalMs: keys.WORKER_STALLED_INTERVAL_MS,
       },
-      health: { publishIntervalMs: keys.HEALTH_PUBLISH_INTERVAL_MS, staleMs: keys.HEALTH_STALE_MS },
+      health: { publishIntervalMs: keys.HEALTH_PUBLISH_INTERVAL_MS, leaseMs: keys.CAMERA_LEASE_TTL_MS },
+      onDemand: { idleSec: keys.ON_DEMAND_IDLE_SEC, startWaitMs: keys.ON_DEMAND_START_WAIT_MS },
       demo: { rtspPort: keys.DEMO_RTSP_PORT },
       security: {
         adminToken: keys.CAMRELAY_ADMIN_TOKEN,

@@ -9,12 +9,13 @@ export const HEALTH_STATUSES = [
   'auth_failed',
   'unsupported',
   'disabled',
+  'idle',
 ] as const;
 export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 
 /** The fields a worker reports for a camera it ingests; null clears a field. */
 export interface HealthReport {
-  status: Exclude<HealthStatus, 'disabled'>;
+  status: Exclude<HealthStatus, 'disabled' | 'idle'>;
   lastError?: string | null;
   lastSegmentAtMs?: number | null;
   fps?: number | null;
@@ -35,7 +36,12 @@ export const healthViewSchema = z
     status: z.enum(HEALTH_STATUSES),
     since: z.string().describe('When the camera entered this status (ISO 8601).'),
     workerId: z.string().nullable().describe('The worker ingesting the camera, if any.'),
-    heartbeatAt: z.string().nullable().describe('Last time the owning worker reported.'),
+    leaseExpiresAt: z
+      .string()
+      .nullable()
+      .describe(
+        'When the owning worker must renew its hold on the camera; past it, the camera reads offline.',
+      ),
     lastSegmentAt: z.string().nullable(),
     segmentAgeMs: z.number().nullable().describe('Age of the newest segment when this answer was made.'),
     fps: z.number().nullable().describe('Frames per second over the last few seconds.'),
@@ -59,26 +65,27 @@ const isoOrNull = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOSt
 const numOrNull = (value: string | undefined) => (value === undefined || value === '' ? null : Number(value));
 const strOrNull = (value: string | undefined) => (value === undefined || value === '' ? null : value);
 
-/** Reads a stored hash as the API shows it. A silent worker's cameras read as offline, never online. */
+/** Statuses in which a worker holds the camera, and must keep renewing its lease. */
+const OWNED = new Set<HealthStatus>(['starting', 'online', 'stalled', 'auth_failed', 'unsupported']);
+
+/**
+ * Reads a stored hash as the API shows it. A camera whose worker let its lease run out reads offline,
+ * never online, even before the sweep makes it so in Redis.
+ */
 export function toHealthView(
   cameraId: string,
   fields: Record<string, string>,
+  deadlineMs: number | null,
   nowMs: number,
-  staleMs: number,
 ): HealthView {
-  const heartbeatAtMs = Number(fields.heartbeatAtMs ?? 0);
   let status = (fields.status ?? 'offline') as HealthStatus;
   let lastError = strOrNull(fields.lastError);
   let since = isoOrNull(fields.sinceMs) ?? new Date(nowMs).toISOString();
-  const silentMs = nowMs - heartbeatAtMs;
-  const live = status !== 'disabled' && status !== 'offline';
-  if (live && silentMs > staleMs) {
+  const worker = strOrNull(fields.workerId);
+  if (OWNED.has(status) && (deadlineMs === null || deadlineMs <= nowMs)) {
     status = 'offline';
-    const worker = strOrNull(fields.workerId);
-    lastError = worker
-      ? `worker ${worker} has not reported for ${Math.round(silentMs / 1000)} s`
-      : 'no worker has taken this camera';
-    since = new Date(heartbeatAtMs + staleMs).toISOString();
+    lastError = worker ? `worker ${worker} stopped renewing its lease` : 'no worker has taken this camera';
+    since = new Date(deadlineMs ?? nowMs).toISOString();
   }
   const lastSegmentAtMs = numOrNull(fields.lastSegmentAtMs);
   const online = status === 'online';
@@ -87,8 +94,8 @@ export function toHealthView(
     cameraId,
     status,
     since,
-    workerId: strOrNull(fields.workerId),
-    heartbeatAt: isoOrNull(fields.heartbeatAtMs),
+    workerId: status === 'offline' ? null : worker,
+    leaseExpiresAt: worker && deadlineMs !== null ? new Date(deadlineMs).toISOString() : null,
     lastSegmentAt: isoOrNull(fields.lastSegmentAtMs),
     segmentAgeMs: lastSegmentAtMs === null ? null : Math.max(0, nowMs - lastSegmentAtMs),
     fps: online ? numOrNull(fields.fps) : null,

@@ -1,20 +1,24 @@
 import { LuaScript } from '../redis/script.js';
 
 /*
- * Every status change goes through these scripts. In the same atomic step they keep the per-status
- * counts (so the deployment summary is one HGETALL however many cameras there are) and append the change
- * to the deployment's event stream and the camera's own history. Times come from Redis's clock (TIME),
- * so hosts with skewed clocks still agree on whose heartbeat is stale.
+ * Every status change and every change of ownership goes through these scripts. In the same atomic step
+ * they keep the per-status counts (so the deployment summary is one HGETALL however many cameras there
+ * are) and append status changes to the deployment's event stream and the camera's own history.
+ *
+ * Ownership is a lease: the health record names the worker that ingests the camera, and the deadlines set
+ * holds the time by which that worker must renew (or, for a camera waiting for a worker, by which one must
+ * take it). A worker renews all its cameras in one call; a camera whose deadline passes is offline and free
+ * for another worker. Times come from Redis's clock (TIME), so hosts with skewed clocks agree.
  *
  * Common arguments, first in every script here:
- *   KEYS[1] status counts (hash), KEYS[2] heartbeats (zset), KEYS[3] events (stream)
+ *   KEYS[1] status counts (hash), KEYS[2] deadlines (zset), KEYS[3] events (stream)
  *   ARGV[1] health key prefix, ARGV[2] history key prefix, ARGV[3] events max length, ARGV[4] history max length
  * Each script's own arguments follow, from KEYS[4] and ARGV[5].
  */
 const PRELUDE = `
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local counts, beats, events = KEYS[1], KEYS[2], KEYS[3]
+local counts, deadlines, events = KEYS[1], KEYS[2], KEYS[3]
 local healthPrefix, historyPrefix, eventsMax, historyMax = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local function move(from, to)
@@ -41,21 +45,29 @@ end
 
 const COMMON_KEYS = 3;
 
-/** ARGV[5] cameraId, ARGV[6] status ('starting' | 'disabled'). A new, re-enabled or disabled camera. */
+/**
+ * ARGV[5] cameraId, ARGV[6] status, ARGV[7] ms a worker has to take it. A new, re-enabled or disabled camera,
+ * or one turned on-demand; nobody owns it. 'starting': waiting for a worker; 'idle': waiting for a viewer.
+ */
 export const REGISTER = new LuaScript(
   `${PRELUDE}
 local id, status = ARGV[5], ARGV[6]
 local key = healthPrefix .. id
 local reason = ''
 if status == 'starting' then reason = 'waiting for a worker' end
+if status == 'idle' then reason = 'on demand: starts when someone watches' end
 setStatus(id, key, redis.call('HGET', key, 'status') or nil, status, reason)
-redis.call('HSET', key, 'workerId', '', 'heartbeatAtMs', now, 'lastError', '', 'fps', '', 'bitrateKbps', '')
-if status == 'disabled' then redis.call('ZREM', beats, id) else redis.call('ZADD', beats, now, id) end
+redis.call('HSET', key, 'workerId', '', 'lastError', '', 'fps', '', 'bitrateKbps', '')
+if status == 'starting' then redis.call('ZADD', deadlines, now + tonumber(ARGV[7]), id)
+else redis.call('ZREM', deadlines, id) end
 return 1`,
   COMMON_KEYS,
 );
 
-/** KEYS[4] cameras. ARGV[5] cameraId, ARGV[6] workerId. A worker takes a camera, if it exists and is enabled. */
+/**
+ * KEYS[4] cameras. ARGV[5] cameraId, ARGV[6] workerId, ARGV[7] lease ms. A worker takes a camera: refused
+ * if it was deleted or disabled, or while another worker's lease on it runs ('held').
+ */
 export const CLAIM = new LuaScript(
   `${PRELUDE}
 local id, worker = ARGV[5], ARGV[6]
@@ -63,11 +75,37 @@ local camera = redis.call('HGET', KEYS[4], id)
 if not camera then return 'missing' end
 if cjson.decode(camera).enabled == false then return 'disabled' end
 local key = healthPrefix .. id
+local owner = redis.call('HGET', key, 'workerId')
+local deadline = tonumber(redis.call('ZSCORE', deadlines, id) or '0')
+if owner and owner ~= '' and owner ~= worker and deadline > now then return 'held' end
 setStatus(id, key, redis.call('HGET', key, 'status') or nil, 'starting', 'taken by worker ' .. worker)
-redis.call('HSET', key, 'workerId', worker, 'heartbeatAtMs', now, 'lastError', '', 'fps', '', 'bitrateKbps', '')
-redis.call('ZADD', beats, now, id)
+redis.call('HSET', key, 'workerId', worker, 'lastError', '', 'fps', '', 'bitrateKbps', '')
+redis.call('ZADD', deadlines, now + tonumber(ARGV[7]), id)
 return 'ok'`,
   COMMON_KEYS + 1,
+);
+
+/**
+ * ARGV[5] workerId, ARGV[6] lease ms, then camera ids. Renews the worker's leases in one call and returns
+ * the cameras it no longer owns, which it must stop at once.
+ */
+export const RENEW = new LuaScript(
+  `${PRELUDE}
+local worker, deadline = ARGV[5], now + tonumber(ARGV[6])
+local lost, renew = {}, {}
+for i = 7, #ARGV do
+  local id = ARGV[i]
+  if redis.call('HGET', healthPrefix .. id, 'workerId') == worker then
+    renew[#renew + 1] = deadline
+    renew[#renew + 1] = id
+  else
+    lost[#lost + 1] = id
+  end
+  if #renew >= 2000 then redis.call('ZADD', deadlines, unpack(renew)) renew = {} end
+end
+if #renew > 0 then redis.call('ZADD', deadlines, unpack(renew)) end
+return lost`,
+  COMMON_KEYS,
 );
 
 /**
@@ -84,22 +122,24 @@ if not owner or owner == '' then return -1 end
 if owner ~= worker then return 0 end
 setStatus(id, key, redis.call('HGET', key, 'status'), status, ARGV[9])
 if ARGV[8] == '1' then redis.call('HINCRBY', key, 'restarts', 1) end
-redis.call('HSET', key, 'heartbeatAtMs', now)
 if #ARGV > 9 then redis.call('HSET', key, unpack(ARGV, 10)) end
-redis.call('ZADD', beats, now, id)
 return 1`,
   COMMON_KEYS,
 );
 
-/** ARGV[5] cameraId, ARGV[6] workerId, ARGV[7] reason. The owner lets go (shutdown, hand-over). */
+/**
+ * ARGV[5] cameraId, ARGV[6] workerId, ARGV[7] status ('offline': handed back, another worker should take it
+ * within ARGV[9] ms; 'idle': nobody watches it), ARGV[8] reason. The owner lets go.
+ */
 export const RELEASE = new LuaScript(
   `${PRELUDE}
-local id, worker, reason = ARGV[5], ARGV[6], ARGV[7]
+local id, worker, status, reason = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local key = healthPrefix .. id
 if redis.call('HGET', key, 'workerId') ~= worker then return 0 end
-setStatus(id, key, redis.call('HGET', key, 'status'), 'offline', reason)
-redis.call('HSET', key, 'workerId', '', 'heartbeatAtMs', now, 'lastError', reason, 'fps', '', 'bitrateKbps', '')
-redis.call('ZADD', beats, now, id)
+setStatus(id, key, redis.call('HGET', key, 'status'), status, reason)
+redis.call('HSET', key, 'workerId', '', 'lastError', reason, 'fps', '', 'bitrateKbps', '')
+if status == 'idle' then redis.call('ZREM', deadlines, id)
+else redis.call('ZADD', deadlines, now + tonumber(ARGV[9]), id) end
 return 1`,
   COMMON_KEYS,
 );
@@ -111,34 +151,40 @@ local id = ARGV[5]
 local old = redis.call('HGET', healthPrefix .. id, 'status')
 move(old or nil, nil)
 redis.call('DEL', healthPrefix .. id, historyPrefix .. id)
-redis.call('ZREM', beats, id)
+redis.call('ZREM', deadlines, id)
 return old and 1 or 0`,
   COMMON_KEYS,
 );
 
 /**
- * KEYS[4] cameras. ARGV[5] staleMs, ARGV[6] limit. Marks cameras whose worker went silent offline (making
- * permanent what reads already show), and drops the records of cameras deleted behind our back.
+ * KEYS[4] cameras. ARGV[5] limit. Cameras whose deadline passed: their owner stopped renewing, or no worker
+ * took them. They become offline (making permanent what reads already show) and free; records of cameras
+ * deleted behind our back go. Returns the ids of the cameras still registered, to be started again.
  */
 export const SWEEP = new LuaScript(
   `${PRELUDE}
-local ids = redis.call('ZRANGEBYSCORE', beats, '-inf', now - tonumber(ARGV[5]), 'LIMIT', 0, tonumber(ARGV[6]))
+local ids = redis.call('ZRANGEBYSCORE', deadlines, '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
+local free = {}
 for _, id in ipairs(ids) do
   local key = healthPrefix .. id
   local old = redis.call('HGET', key, 'status')
   if redis.call('HEXISTS', KEYS[4], id) == 0 then
     move(old or nil, nil)
     redis.call('DEL', key, historyPrefix .. id)
-  elseif old and old ~= 'offline' and old ~= 'disabled' then
+  else
     local worker = redis.call('HGET', key, 'workerId')
     local reason = 'no worker has taken this camera'
-    if worker and worker ~= '' then reason = 'worker ' .. worker .. ' stopped reporting' end
-    setStatus(id, key, old, 'offline', reason)
-    redis.call('HSET', key, 'lastError', reason, 'fps', '', 'bitrateKbps', '')
+    if worker and worker ~= '' then reason = 'worker ' .. worker .. ' stopped renewing its lease' end
+    if old ~= 'offline' and old ~= 'disabled' and old ~= 'idle' then
+      setStatus(id, key, old or nil, 'offline', reason)
+      redis.call('HSET', key, 'lastError', reason)
+    end
+    redis.call('HSET', key, 'workerId', '', 'fps', '', 'bitrateKbps', '')
+    free[#free + 1] = id
   end
-  redis.call('ZREM', beats, id)
+  redis.call('ZREM', deadlines, id)
 end
-return #ids`,
+return free`,
   COMMON_KEYS + 1,
 );
 
@@ -154,4 +200,4 @@ return now`,
   2,
 );
 
-export const ALL_SCRIPTS = [REGISTER, CLAIM, REPORT, RELEASE, REMOVE, SWEEP, WORKER_BEAT];
+export const ALL_SCRIPTS = [REGISTER, CLAIM, RENEW, REPORT, RELEASE, REMOVE, SWEEP, WORKER_BEAT];

@@ -10,7 +10,17 @@ import {
   reportFields,
   toHealthView,
 } from './record.js';
-import { ALL_SCRIPTS, CLAIM, REGISTER, RELEASE, REMOVE, REPORT, SWEEP, WORKER_BEAT } from './scripts.js';
+import {
+  ALL_SCRIPTS,
+  CLAIM,
+  REGISTER,
+  RELEASE,
+  REMOVE,
+  RENEW,
+  REPORT,
+  SWEEP,
+  WORKER_BEAT,
+} from './scripts.js';
 
 const SWEEP_BATCH = 500;
 /** Status changes kept for the whole deployment (the SSE resume window) and per camera (its history). */
@@ -23,35 +33,45 @@ export interface HealthSummary {
   workers: { live: number };
 }
 
-export interface ClaimResult {
-  outcome: 'ok' | 'missing' | 'disabled';
-}
+export type ClaimResult = 'ok' | 'held' | 'missing' | 'disabled';
+export type ReportResult = 'written' | 'taken' | 'unowned';
 
-/** The actual state of every camera in Redis: written by workers, read by the relay. */
+/**
+ * The actual state of every camera in Redis, and who ingests it: written by workers, read by the relay.
+ * `leaseMs` is how long a worker's hold on a camera lasts without renewal (CAMERA_LEASE_TTL_MS).
+ */
 export class HealthStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly staleMs: number,
+    readonly leaseMs: number,
   ) {}
 
-  /** Loads every script, so reports can be pipelined with EVALSHA. */
+  /** Loads every script, so calls can be pipelined with EVALSHA. */
   async load(): Promise<void> {
     for (const script of ALL_SCRIPTS) await script.load(this.redis);
   }
 
-  /** A new or re-enabled camera waits for a worker in `starting`; a disabled one is `disabled`. */
-  async register(cameraId: string, enabled: boolean): Promise<void> {
-    await this.run(REGISTER, [], [cameraId, enabled ? 'starting' : 'disabled']);
+  /**
+   * A new or re-enabled camera waits for a worker in `starting`, or for a viewer in `idle` (on demand); a
+   * disabled one is `disabled`.
+   */
+  async register(cameraId: string, status: 'starting' | 'idle' | 'disabled'): Promise<void> {
+    await this.run(REGISTER, [], [cameraId, status, this.leaseMs]);
   }
 
   async remove(cameraId: string): Promise<void> {
     await this.run(REMOVE, [], [cameraId]);
   }
 
-  /** A worker takes a camera. Refused if it was deleted or disabled meanwhile. */
-  async claim(cameraId: string, workerId: string): Promise<ClaimResult['outcome']> {
-    return (await this.run(CLAIM, [this.keys.cameras], [cameraId, workerId])) as ClaimResult['outcome'];
+  /** A worker takes a camera and its lease. Refused if deleted, disabled, or held by another live worker. */
+  async claim(cameraId: string, workerId: string): Promise<ClaimResult> {
+    return (await this.run(CLAIM, [this.keys.cameras], [cameraId, workerId, this.leaseMs])) as ClaimResult;
+  }
+
+  /** Renews a worker's leases in one call; returns the cameras it does not own any more. */
+  async renew(workerId: string, cameraIds: readonly string[]): Promise<string[]> {
+    return (await this.run(RENEW, [], [workerId, this.leaseMs, ...cameraIds])) as string[];
   }
 
   /**
@@ -67,10 +87,7 @@ export class HealthStore {
     return reportResult(await this.run(REPORT, [], this.reportArgs(cameraId, workerId, report, change)));
   }
 
-  /**
-   * Many reports in one round trip: the periodic heartbeat of a worker. Returns the cameras another worker
-   * owns now.
-   */
+  /** Many reports in one round trip; returns the cameras another worker owns now. */
   async reportMany(
     workerId: string,
     reports: ReadonlyArray<{ cameraId: string; report: HealthReport }>,
@@ -95,24 +112,35 @@ export class HealthStore {
       .map(({ cameraId }) => cameraId);
   }
 
-  async release(cameraId: string, workerId: string, reason: string): Promise<void> {
-    await this.run(RELEASE, [], [cameraId, workerId, reason]);
+  /** The owner lets go: handed back for another worker ('offline'), or nobody watches it ('idle'). */
+  async release(
+    cameraId: string,
+    workerId: string,
+    status: 'offline' | 'idle',
+    reason: string,
+  ): Promise<void> {
+    await this.run(RELEASE, [], [cameraId, workerId, status, reason, this.leaseMs]);
   }
 
   async get(cameraId: string): Promise<HealthView | null> {
-    const results = await this.redis.multi().time().hgetall(this.keys.health(cameraId)).exec();
-    const [time, fields] = (results ?? []).map(([err, value]) => {
+    const results = await this.redis
+      .multi()
+      .time()
+      .hgetall(this.keys.health(cameraId))
+      .zscore(this.keys.healthDeadlines, cameraId)
+      .exec();
+    const [time, fields, deadline] = (results ?? []).map(([err, value]) => {
       if (err) throw err;
       return value;
-    }) as [[string, string], Record<string, string>];
+    }) as [[string, string], Record<string, string>, string | null];
     if (!fields || Object.keys(fields).length === 0) return null;
-    return toHealthView(cameraId, fields, redisTimeMs(time), this.staleMs);
+    return toHealthView(cameraId, fields, deadline === null ? null : Number(deadline), redisTimeMs(time));
   }
 
   /** What to show for a camera that has no record yet (created while Redis or a write failed). */
   unrecorded(cameraId: string): HealthView {
     const fields = { status: 'offline', lastError: 'no health recorded for this camera yet' };
-    return toHealthView(cameraId, fields, Date.now(), this.staleMs);
+    return toHealthView(cameraId, fields, null, Date.now());
   }
 
   /** Raw stored fields, for the worker's codec hint. */
@@ -120,19 +148,22 @@ export class HealthStore {
     return this.redis.hgetall(this.keys.health(cameraId));
   }
 
-  /** Persists offline for every camera whose worker went silent; returns how many records it touched. */
-  async sweepStale(): Promise<number> {
-    let total = 0;
+  /**
+   * Frees every camera whose deadline passed (its worker stopped renewing, or none took it), marking it
+   * offline; returns the ids of those still registered, to be started again.
+   */
+  async sweep(): Promise<string[]> {
+    const freed: string[] = [];
     for (;;) {
-      const swept = Number(await this.run(SWEEP, [this.keys.cameras], [this.staleMs, SWEEP_BATCH]));
-      total += swept;
-      if (swept < SWEEP_BATCH) return total;
+      const batch = (await this.run(SWEEP, [this.keys.cameras], [SWEEP_BATCH])) as string[];
+      freed.push(...batch);
+      if (batch.length < SWEEP_BATCH) return freed;
     }
   }
 
-  /** Counts by status from the kept aggregates (after a sweep, so none of them is a stale `online`). */
+  /** Counts by status from the kept aggregates (after a sweep, so none of them is a lapsed `online`). */
   async summary(): Promise<HealthSummary> {
-    await this.sweepStale();
+    await this.sweep();
     const results = await this.redis
       .multi()
       .time()
@@ -144,7 +175,7 @@ export class HealthStore {
       return value;
     }) as [[string, string], Record<string, string>, number];
     const nowMs = redisTimeMs(time);
-    const live = await this.redis.zcount(this.keys.workers, nowMs - this.staleMs, '+inf');
+    const live = await this.redis.zcount(this.keys.workers, nowMs - this.leaseMs, '+inf');
     const byStatus = Object.fromEntries(
       HEALTH_STATUSES.map((s) => [s, Math.max(0, Number(counts[s] ?? 0))]),
     ) as Record<HealthStatus | 'unknown', number>;
@@ -158,7 +189,7 @@ export class HealthStore {
     await WORKER_BEAT.run(
       this.redis,
       [this.keys.workers, this.keys.worker(workerId)],
-      [workerId, this.staleMs * 10, ...pairs],
+      [workerId, this.leaseMs * 10, ...pairs],
     );
   }
 
@@ -168,13 +199,8 @@ export class HealthStore {
 
   /** A camera's recent status changes, newest first. */
   async history(cameraId: string, limit: number): Promise<StatusEvent[]> {
-    const entries = (await this.redis.xrevrange(
-      `${this.keys.historyPrefix}${cameraId}`,
-      '+',
-      '-',
-      'COUNT',
-      limit,
-    )) as StreamEntry[];
+    const key = `${this.keys.historyPrefix}${cameraId}`;
+    const entries = (await this.redis.xrevrange(key, '+', '-', 'COUNT', limit)) as StreamEntry[];
     return entries.map(toStatusEvent);
   }
 
@@ -195,7 +221,7 @@ export class HealthStore {
   }
 
   private commonKeys(): string[] {
-    return [this.keys.healthCounts, this.keys.healthBeats, this.keys.events];
+    return [this.keys.healthCounts, this.keys.healthDeadlines, this.keys.events];
   }
 
   private commonArgs(): Array<string | number> {
@@ -212,8 +238,6 @@ export class HealthStore {
     return [cameraId, workerId, report.status, ...flags, ...reportFields(report)];
   }
 }
-
-export type ReportResult = 'written' | 'taken' | 'unowned';
 
 function reportResult(reply: unknown): ReportResult {
   return reply === 1 ? 'written' : reply === 0 ? 'taken' : 'unowned';

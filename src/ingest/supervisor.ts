@@ -53,12 +53,34 @@ export interface IngestSnapshot {
   lastError: string | null;
 }
 
-interface SupervisorEvents {
+export interface SupervisorEvents {
   status: [StatusChange];
   input: [InputStreams, EncodePlan];
   /** A warning from ffmpeg, redacted. */
   warning: [StderrLine];
 }
+
+/** What a camera session needs of a supervisor; the benchmarks put a simulated one in its place. */
+export interface Supervisor extends EventEmitter<SupervisorEvents> {
+  start(): void;
+  stop(): Promise<void>;
+  reconfigure(target: IngestTarget): void;
+  snapshot(): IngestSnapshot;
+}
+
+export interface SupervisorSpec {
+  target: IngestTarget;
+  outputDir: string;
+  settings: SupervisorSettings;
+  log: Logger;
+  inputHint: InputStreams | null;
+  admit: (url: string) => Promise<AdmitVerdict>;
+}
+
+export type SupervisorFactory = (spec: SupervisorSpec) => Supervisor;
+
+export const createSupervisor: SupervisorFactory = (spec) =>
+  new IngestSupervisor(spec.target, spec.outputDir, spec.settings, spec.log, spec.inputHint, spec.admit);
 
 const WATCHDOG_TICK_MS = 500;
 /** How often an offline camera's TCP port is tried during backoff, and how long one try may take. */
@@ -72,7 +94,7 @@ const BITRATE_SEGMENTS = 5;
  * while the order is run, classifies every exit, backs off, and kills an ffmpeg that is alive but makes
  * no progress. It knows nothing of Redis or queues; it reports through events and snapshot().
  */
-export class IngestSupervisor extends EventEmitter<SupervisorEvents> {
+export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements Supervisor {
   private order: 'run' | 'stop' = 'stop';
   private status: IngestStatus = 'stopped';
   private sinceMs = Date.now();

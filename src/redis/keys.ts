@@ -16,8 +16,10 @@ export interface RedisKeys {
   readonly historyPrefix: string;
   /** Hash: status → number of cameras in it, kept by the same scripts that change a status. */
   readonly healthCounts: string;
-  /** Sorted set: camera id → last heartbeat (ms), to find cameras whose worker went silent. */
-  readonly healthBeats: string;
+  /** Sorted set: camera id → deadline (ms) by which its owner must renew, or a worker must take it. */
+  readonly healthDeadlines: string;
+  /** Sorted set: on-demand camera id → last time (ms) a player asked for its playlist. */
+  readonly demand: string;
   /** Hash: SHA-256 of an API token → its record. */
   readonly tokens: string;
   /** Hash: token id → SHA-256 of the token, to revoke by id. */
@@ -45,7 +47,8 @@ export function redisKeys(prefix: string): RedisKeys {
     events: `${prefix}:events`,
     historyPrefix: `${prefix}:history:`,
     healthCounts: `${prefix}:health:counts`,
-    healthBeats: `${prefix}:health:beats`,
+    healthDeadlines: `${prefix}:health:deadlines`,
+    demand: `${prefix}:demand`,
     tokens: `${prefix}:tokens`,
     tokenIds: `${prefix}:token-ids`,
     sessionPrefix: `${prefix}:session:`,

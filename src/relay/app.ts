@@ -18,6 +18,8 @@ import type { SessionStore } from '../security/sessions.js';
 import type { StreamSigner } from '../security/stream-signer.js';
 import type { TokenStore } from '../security/tokens.js';
 import { createFastify } from './fastify.js';
+import type { HlsSource } from './hls-source.js';
+import type { OnDemand } from './on-demand.js';
 import { accessRoutes } from './routes/access.js';
 import { auditRoutes } from './routes/audit.js';
 import { cameraRoutes } from './routes/cameras.js';
@@ -36,6 +38,8 @@ export interface RelayDeps {
   health: HealthStore;
   feed: EventFeed;
   metrics: Registry;
+  source: HlsSource;
+  onDemand: OnDemand;
   tokens: TokenStore;
   sessions: SessionStore;
   signer: StreamSigner;
@@ -96,7 +100,7 @@ export async function buildRelayApp(deps: RelayDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes(deps));
   await app.register(metricsRoutes(deps));
   await app.register(probeRoutes(deps));
-  await app.register(hlsRoutes({ hlsRoot: config.hlsRoot, signer: deps.signer }));
+  await app.register(hlsRoutes(deps));
   return app;
 }
 

@@ -6,16 +6,17 @@ import type { HealthReport } from '../health/record.js';
 import type { HealthStore } from '../health/store.js';
 import type { InputStreams } from '../ingest/input-streams.js';
 import { clearOutput, outputDirFor } from '../ingest/output-dir.js';
-import { type IngestSnapshot, IngestSupervisor, type IngestTarget } from '../ingest/supervisor.js';
+import type { IngestSnapshot, IngestTarget, Supervisor, SupervisorFactory } from '../ingest/supervisor.js';
 import { WarningTally, warningKind } from '../ingest/warnings.js';
 import type { Logger } from '../log.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 /**
- * Why a session ended: the camera is gone or was disabled; this worker let go of it (shutdown, cancel);
- * or it was lost: its lock expired or another worker claimed the camera, which may already be writing.
+ * Why a session ended: the camera is gone or was disabled; this worker handed it back (shutdown); nobody
+ * watched it (an idle on-demand camera); or it was lost: its lease ran out or another worker holds it now,
+ * and may already be writing.
  */
-export type SessionEnd = 'removed' | 'disabled' | 'released' | 'lost';
+export type SessionEnd = 'removed' | 'disabled' | 'released' | 'idle' | 'lost';
 
 export interface SessionDeps {
   config: Config;
@@ -25,22 +26,27 @@ export interface SessionDeps {
   log: Logger;
   metrics: WorkerMetrics;
   sources: CameraSources;
+  createSupervisor: SupervisorFactory;
 }
 
 /**
- * One camera job on this worker: claims the camera in Redis, runs its supervisor, reports health, and
- * follows the registry until the camera is deleted or disabled or the job is taken away.
+ * One camera on this worker, from the moment the worker holds its lease: runs its supervisor, reports
+ * health, and follows the registry until the camera is deleted, disabled, idle, handed back or lost.
  */
 export class CameraSession {
-  private supervisor: IngestSupervisor | null = null;
+  private supervisor: Supervisor | null = null;
   private revision = 0;
   private finish!: (end: SessionEnd) => void;
   private readonly ended = new Promise<SessionEnd>((resolve) => {
     this.finish = resolve;
   });
+  private ending = false;
   private readonly log: Logger;
   private readonly outputDir: string;
   private readonly warnings = new WarningTally();
+  /** When the session began (ms): an on-demand camera gets a full idle period before it can be idle. */
+  readonly startedAtMs = Date.now();
+  mode: Camera['mode'] = 'always';
 
   constructor(
     readonly cameraId: string,
@@ -50,71 +56,67 @@ export class CameraSession {
     this.outputDir = outputDirFor(deps.config.hlsRoot, cameraId);
   }
 
-  async run(signal: AbortSignal | undefined): Promise<SessionEnd> {
-    const claim = await this.deps.health.claim(this.cameraId, this.deps.workerId);
-    if (claim !== 'ok') return claim === 'missing' ? 'removed' : 'disabled';
+  /** Whether the session is on its way out: a new one for the camera must wait for it. */
+  get isEnding(): boolean {
+    return this.ending;
+  }
+
+  /** Runs until the session ends; the worker holds the camera's lease already. */
+  async run(): Promise<SessionEnd> {
     const camera = await this.deps.registry.get(this.cameraId);
-    if (!camera) return 'removed';
-    if (!camera.enabled) return 'disabled';
+    if (!camera?.enabled) return this.end(camera ? 'disabled' : 'removed');
     this.revision = camera.revision;
+    this.mode = camera.mode;
     let target: IngestTarget;
     try {
       target = this.targetOf(camera);
     } catch (err) {
-      return this.cannotOpen(err as Error, signal);
+      return this.cannotOpen(err as Error);
     }
-    const supervisor = new IngestSupervisor(
+    const supervisor = this.deps.createSupervisor({
       target,
-      this.outputDir,
-      this.settings(),
-      this.log,
-      await this.hint(),
-      (url) => this.deps.sources.pin(url),
-    );
+      outputDir: this.outputDir,
+      settings: this.settings(),
+      log: this.log,
+      inputHint: await this.hint(),
+      admit: (url) => this.deps.sources.pin(url),
+    });
     this.supervisor = supervisor;
-    supervisor.on('status', (change) => {
-      if (change.to === 'stopped') return;
-      const level = change.to === 'online' || change.to === 'starting' ? 'info' : 'warn';
-      this.log[level]({ from: change.from, to: change.to, reason: change.reason }, `camera ${change.to}`);
-      if (change.restart) this.deps.metrics.restarted(this.cameraId);
-      void this.publish(reportOf(supervisor.snapshot()), { restart: change.restart, reason: change.reason });
-    });
-    supervisor.on('warning', (line) => {
-      const kind = warningKind(line.message);
-      this.warnings.add(kind);
-      this.deps.metrics.warned(this.cameraId, kind);
-    });
-    supervisor.on('input', () => void this.publish(reportOf(supervisor.snapshot())));
-    signal?.addEventListener('abort', () => this.finish('released'), { once: true });
-    if (signal?.aborted) this.finish('released');
-    this.log.info({ transcode: camera.transcode }, 'ingest session started');
+    this.follow(supervisor);
+    this.log.info({ transcode: camera.transcode, mode: camera.mode }, 'ingest session started');
     supervisor.start();
     const end = await this.ended;
+    this.ending = true;
     await supervisor.stop();
-    await this.cleanUp(end);
-    this.log.info({ end }, 'ingest session ended');
-    return end;
+    return this.end(end);
   }
 
   /** Applies the registry's current copy of the camera (null: deleted). */
   refresh(camera: Camera | null): void {
     if (!camera?.enabled) {
       this.finish(camera ? 'disabled' : 'removed');
-    } else if (camera.revision !== this.revision) {
-      this.revision = camera.revision;
-      try {
-        if (!this.supervisor) throw new Error('no supervisor: the camera could not be opened');
-        this.supervisor.reconfigure(this.targetOf(camera));
-      } catch {
-        // Start over with the new record, on whichever worker takes the job.
-        this.finish('released');
-      }
+      return;
+    }
+    this.mode = camera.mode;
+    if (camera.revision === this.revision) return;
+    this.revision = camera.revision;
+    try {
+      if (!this.supervisor) throw new Error('no supervisor: the camera could not be opened');
+      this.supervisor.reconfigure(this.targetOf(camera));
+    } catch {
+      // Start over with the new record, on whichever worker takes it.
+      this.finish('released');
     }
   }
 
-  /** Ends the session now and hands the camera back (worker shutting down). */
+  /** Hands the camera back, for another worker to take at once (this worker is shutting down). */
   release(): void {
     this.finish('released');
+  }
+
+  /** Nobody has watched this on-demand camera for a while. */
+  idle(): void {
+    this.finish('idle');
   }
 
   /** Stops ffmpeg now and touches nothing: the camera belongs to another worker already. */
@@ -132,23 +134,38 @@ export class CameraSession {
     if (counts) this.log.info({ warnings: counts, intervalSec: intervalMs / 1000 }, 'ffmpeg warnings');
   }
 
-  /** The current measurements, for the worker's periodic heartbeat. */
+  /** The current measurements, for the worker's periodic report. */
   report(): HealthReport | null {
     const snapshot = this.supervisor?.snapshot();
     return snapshot && snapshot.status !== 'stopped' ? reportOf(snapshot) : null;
   }
 
+  private follow(supervisor: Supervisor): void {
+    supervisor.on('status', (change) => {
+      if (change.to === 'stopped') return;
+      const level = change.to === 'online' || change.to === 'starting' ? 'info' : 'warn';
+      this.log[level]({ from: change.from, to: change.to, reason: change.reason }, `camera ${change.to}`);
+      if (change.restart) this.deps.metrics.restarted(this.cameraId);
+      void this.publish(reportOf(supervisor.snapshot()), { restart: change.restart, reason: change.reason });
+    });
+    supervisor.on('input', () => void this.publish(reportOf(supervisor.snapshot())));
+    supervisor.on('warning', (line) => {
+      const kind = warningKind(line.message);
+      this.warnings.add(kind);
+      this.deps.metrics.warned(this.cameraId, kind);
+    });
+  }
+
   /**
    * The camera's sealed URL does not open with this process's key (CAMRELAY_SECRET_KEY differs between
-   * processes): say so in its health and hold the job until the camera changes or the worker stops.
+   * processes): say so in its health and hold the camera until it changes or the worker stops.
    */
-  private async cannotOpen(err: Error, signal: AbortSignal | undefined): Promise<SessionEnd> {
+  private async cannotOpen(err: Error): Promise<SessionEnd> {
     this.log.error({ err }, 'cannot open the camera URL');
     await this.publish({ status: 'unsupported', lastError: err.message });
-    signal?.addEventListener('abort', () => this.finish('released'), { once: true });
     const end = await this.ended;
-    await this.cleanUp(end);
-    return end;
+    this.ending = true;
+    return this.end(end);
   }
 
   private targetOf(camera: Camera): IngestTarget {
@@ -159,10 +176,7 @@ export class CameraSession {
     };
   }
 
-  private async publish(
-    report: HealthReport,
-    change: { restart?: boolean; reason?: string | null } = {},
-  ): Promise<void> {
+  private async publish(report: HealthReport, change: { restart?: boolean; reason?: string | null } = {}) {
     try {
       const result = await this.deps.health.report(this.cameraId, this.deps.workerId, report, change);
       // 'unowned': deleted or disabled; the registry's change ends the session and clears its output.
@@ -172,28 +186,37 @@ export class CameraSession {
     }
   }
 
-  /** Called when the health record names another owner: two ffmpeg must never write one camera. */
+  /** Called when another worker holds the camera now: two ffmpeg must never write one camera. */
   lostToAnother(): void {
-    this.log.warn('another worker has claimed this camera; stopping its ffmpeg here');
+    this.log.warn('another worker holds this camera; stopping its ffmpeg here');
     this.lose();
   }
 
-  private async cleanUp(end: SessionEnd): Promise<void> {
+  /** Tidies up after the supervisor stopped: output and the health record, as the end calls for. */
+  private async end(end: SessionEnd): Promise<SessionEnd> {
+    this.ending = true;
     // A lost camera's folder may already be its new owner's.
-    if (end === 'lost') return;
-    // The output goes before the job is handed back, so a next owner on a shared volume starts clean.
-    await clearOutput(this.outputDir).catch((err: unknown) =>
-      this.log.warn({ err }, 'could not clear output'),
-    );
-    if (end === 'released') {
-      await this.deps.health
-        .release(
-          this.cameraId,
-          this.deps.workerId,
-          `worker ${this.deps.workerId} let go; waiting for a worker`,
-        )
-        .catch((err: unknown) => this.log.warn({ err }, 'could not release health record'));
+    if (end !== 'lost') {
+      // The output goes before the camera is handed back, so a next owner on a shared volume starts clean.
+      await clearOutput(this.outputDir).catch((err: unknown) =>
+        this.log.warn({ err }, 'could not clear output'),
+      );
     }
+    const { workerId, config } = this.deps;
+    const release =
+      end === 'released'
+        ? this.deps.health.release(this.cameraId, workerId, 'offline', `worker ${workerId} handed it back`)
+        : end === 'idle'
+          ? this.deps.health.release(
+              this.cameraId,
+              workerId,
+              'idle',
+              `nobody watched it for ${config.onDemand.idleSec} s`,
+            )
+          : null;
+    await release?.catch((err: unknown) => this.log.warn({ err }, 'could not release the camera'));
+    this.log.info({ end }, 'ingest session ended');
+    return end;
   }
 
   private settings() {

@@ -1,21 +1,30 @@
-import { hostname } from 'node:os';
-import { type Job, WaitingError, Worker } from 'bullmq';
+import { hostname, networkInterfaces } from 'node:os';
+import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Registry } from 'prom-client';
+import type { Camera } from '../cameras/camera.js';
 import type { CameraRegistry } from '../cameras/registry.js';
 import type { CameraSources } from '../cameras/sources.js';
 import type { Config } from '../config/schema.js';
 import type { HealthStore } from '../health/store.js';
 import { killOrphans } from '../ingest/orphans.js';
 import { clearOutput, listOutputDirs, outputDirFor } from '../ingest/output-dir.js';
+import type { SupervisorFactory } from '../ingest/supervisor.js';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../redis/keys.js';
-import { CameraSession } from './camera-session.js';
-import { INGEST_QUEUE, type IngestJobData, type IngestQueue, ingestJobId } from './ingest-queue.js';
+import { CameraSession, type SessionEnd } from './camera-session.js';
+import { INGEST_QUEUE, type IngestJobData, type IngestQueue } from './ingest-queue.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 /** How often sessions re-read their cameras, in case a change message was missed. */
-const RECONCILE_INTERVAL_MS = 5000;
+const REFRESH_INTERVAL_MS = 5000;
+const SWEEP_INTERVAL_MS = 1000;
+const FENCE_CHECK_MS = 250;
+const IDLE_CHECK_MS = 5000;
+/** Start commands handled at once; each only takes a lease and spawns a supervisor. */
+const START_CONCURRENCY = 16;
+/** A start command this worker cannot take (full, closing) goes back for others after this long. */
+const REQUEUE_DELAY_MS = 1000;
 
 export interface IngestWorkerDeps {
   config: Config;
@@ -29,25 +38,45 @@ export interface IngestWorkerDeps {
   queue: IngestQueue;
   metrics: Registry;
   sources: CameraSources;
+  createSupervisor: SupervisorFactory;
 }
 
 /**
- * Takes camera jobs from BullMQ (one never-ending job per camera) and runs a CameraSession for each.
- * Locks are short, so a killed worker's cameras move on within seconds; a worker that loses a lock
- * stops that ffmpeg at once, so two workers never write one camera.
+ * A worker holds cameras by lease, not by never-ending jobs: BullMQ carries short "start camera X"
+ * commands to whichever worker has room, and the worker then holds the camera's lease in Redis, renewing
+ * all of its leases in one call every third of CAMERA_LEASE_TTL_MS. A camera whose lease runs out (its
+ * worker died) is swept by any worker and started again elsewhere. A worker that cannot renew for half a
+ * lease stops every ffmpeg it runs before anyone else may take them: there is never a second writer.
+ * (One BullMQ job per camera, never ending, does not survive a worker's SIGKILL at city scale: see
+ * BENCHMARKS.md.)
  */
 export class IngestWorker {
-  private worker: Worker<IngestJobData> | null = null;
-  private readonly sessions = new Map<string, CameraSession>();
+  private consumer: Worker<IngestJobData> | null = null;
+  private readonly sessions = new Map<string, { session: CameraSession; done: Promise<SessionEnd> }>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly log: Logger;
   private readonly startedAtMs = Date.now();
   private readonly metrics: WorkerMetrics;
   private closing = false;
+  /** Local time of the last renewal that Redis confirmed (sent at this time). */
+  private renewedAtMs = Date.now();
+  /** Where relays fetch this worker's HLS; known once its HTTP server listens. */
+  private hlsUrl: string | null = null;
 
   constructor(private readonly deps: IngestWorkerDeps) {
     this.log = deps.log.child({ role: 'worker', workerId: deps.config.worker.id });
-    this.metrics = new WorkerMetrics(deps.metrics, deps.config.worker.id, () => this.sessions.values());
+    const sessions = () => [...this.sessions.values()].map(({ session }) => session);
+    this.metrics = new WorkerMetrics(deps.metrics, deps.config.worker.id, sessions);
+  }
+
+  get id(): string {
+    return this.deps.config.worker.id;
+  }
+
+  /** Tells relays, with the next heartbeat, where this worker serves its HLS. */
+  advertise(hlsUrl: string): void {
+    this.hlsUrl = hlsUrl;
+    void this.beat().catch(() => undefined);
   }
 
   get activeCameraIds(): string[] {
@@ -63,132 +92,187 @@ export class IngestWorker {
     subscriber.on('message', (channel, cameraId) => {
       if (channel === keys.cameraChanges) void this.refresh([cameraId]);
     });
-    this.worker = new Worker<IngestJobData>(
-      INGEST_QUEUE,
-      (job, token, signal) => this.process(job, token, signal),
-      {
-        connection: this.deps.redisOptions,
-        prefix: keys.prefix,
-        concurrency: config.worker.maxStreams,
-        lockDuration: config.worker.lockDurationMs,
-        stalledInterval: config.worker.stalledIntervalMs,
-        // A camera job runs forever; being recovered from a dead worker must never fail it.
-        maxStalledCount: Number.MAX_SAFE_INTEGER,
-        name: config.worker.id,
-      },
-    );
-    this.worker.on('lockRenewalFailed', (jobIds) => this.onLocksLost(jobIds));
-    this.worker.on('completed', (job) => void this.requeueIfWanted(job.data.cameraId));
-    this.worker.on('error', (err) => this.log.error({ err }, 'bullmq worker error'));
-    this.worker.on('failed', (job, err) => {
-      if (err.name !== 'WaitingError')
-        this.log.error({ err, cameraId: job?.data.cameraId }, 'camera job failed; retrying');
-    });
     await this.beat();
+    const leaseMs = config.health.leaseMs;
+    this.every(leaseMs / 3, () => this.renew());
+    this.every(FENCE_CHECK_MS, async () => this.fence());
+    this.every(SWEEP_INTERVAL_MS, () => this.sweep());
     this.every(config.health.publishIntervalMs, () => this.beat());
-    this.every(RECONCILE_INTERVAL_MS, () => this.refresh(this.activeCameraIds));
+    this.every(REFRESH_INTERVAL_MS, () => this.refresh(this.activeCameraIds));
+    this.every(IDLE_CHECK_MS, () => this.stopIdle());
     const summaryMs = config.ffmpeg.warningSummaryIntervalMs;
     this.every(summaryMs, async () => {
-      for (const session of this.sessions.values()) session.summarizeWarnings(summaryMs);
+      for (const { session } of this.sessions.values()) session.summarizeWarnings(summaryMs);
     });
-    this.log.info({ maxStreams: config.worker.maxStreams }, 'ingest worker started');
+    this.consumer = new Worker<IngestJobData>(INGEST_QUEUE, (job, token) => this.onStart(job, token), {
+      connection: this.deps.redisOptions,
+      prefix: keys.prefix,
+      concurrency: START_CONCURRENCY,
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
+      name: config.worker.id,
+    });
+    this.consumer.on('error', (err) => this.log.error({ err }, 'bullmq worker error'));
+    // Closing a BullMQ connection that is still connecting crashes the process (an 'error' emitted after
+    // its listeners are gone), so a worker reports started only once its connections are up.
+    await this.consumer.waitUntilReady();
+    this.log.info({ maxStreams: config.worker.maxStreams, leaseMs }, 'ingest worker started');
   }
 
   /**
-   * Stops every ffmpeg and hands the cameras back to the queue for the other workers. BullMQ's close()
-   * waits for running jobs, and camera jobs never end by themselves, so they are ended first.
+   * Stops every ffmpeg and hands every camera back at once: the lease is released and a start command
+   * queued, so another worker takes it within moments rather than after a lease's time.
    */
   async close(): Promise<void> {
     this.closing = true;
     for (const timer of this.timers) clearInterval(timer);
-    const worker = this.worker;
-    if (worker) {
-      await worker.pause(true);
-      // Jobs BullMQ was fetching as the pause began still arrive; process() hands those back at once.
-      for (const session of this.sessions.values()) session.release();
-      await worker.close();
-    }
+    await this.consumer?.pause(true);
+    const running = [...this.sessions.values()];
+    for (const { session } of running) session.release();
+    await Promise.all(running.map(({ done }) => done));
+    await this.consumer?.close();
     await this.deps.subscriber.unsubscribe(this.deps.keys.cameraChanges).catch(() => undefined);
-    await this.deps.health.workerGone(this.deps.config.worker.id).catch(() => undefined);
+    await this.deps.health.workerGone(this.id).catch(() => undefined);
     this.log.info('ingest worker stopped');
   }
 
-  private async process(
-    job: Job<IngestJobData>,
-    token: string | undefined,
-    signal?: AbortSignal,
-  ): Promise<string> {
+  /** A start command: take the camera's lease and start its session, or leave it to another worker. */
+  private async onStart(job: Job<IngestJobData>, token: string | undefined): Promise<string> {
     const { cameraId } = job.data;
+    const current = this.sessions.get(cameraId);
+    if (current && !current.session.isEnding) {
+      current.session.refresh(await this.deps.registry.get(cameraId));
+      return 'running here';
+    }
+    await current?.done;
+    if (this.closing || this.sessions.size >= this.deps.config.worker.maxStreams) {
+      await job.moveToDelayed(Date.now() + REQUEUE_DELAY_MS, token);
+      throw new DelayedError();
+    }
+    const claim = await this.deps.health.claim(cameraId, this.id);
+    if (claim !== 'ok') return claim;
+    this.launch(cameraId);
+    return 'started';
+  }
+
+  private launch(cameraId: string): void {
     const session = new CameraSession(cameraId, {
       ...this.deps,
-      workerId: this.deps.config.worker.id,
+      workerId: this.id,
       metrics: this.metrics,
     });
-    this.sessions.set(cameraId, session);
-    if (this.closing) session.release();
-    let end: Awaited<ReturnType<CameraSession['run']>>;
-    try {
-      end = await session.run(signal);
-    } finally {
-      this.sessions.delete(cameraId);
-      this.metrics.forget(cameraId);
-      session.summarizeWarnings(this.deps.config.ffmpeg.warningSummaryIntervalMs);
-    }
-    if (end !== 'released') return end;
-    // Hand the camera back at once instead of letting its lock expire.
-    await job
-      .moveToWait(token)
-      .catch((err: unknown) => this.log.debug({ err, cameraId }, 'job already gone'));
-    throw new WaitingError();
+    const done = session.run().then(
+      (end) => this.afterSession(session, end),
+      (err: unknown) => {
+        this.log.error({ err, cameraId }, 'camera session failed');
+        return this.afterSession(session, 'released');
+      },
+    );
+    this.sessions.set(cameraId, { session, done });
+  }
+
+  private async afterSession(session: CameraSession, end: SessionEnd): Promise<SessionEnd> {
+    const { cameraId } = session;
+    if (this.sessions.get(cameraId)?.session === session) this.sessions.delete(cameraId);
+    this.metrics.forget(cameraId);
+    session.summarizeWarnings(this.deps.config.ffmpeg.warningSummaryIntervalMs);
+    // Handed back: another worker takes it now. Deleted or disabled: unless it came back meanwhile.
+    const again =
+      end === 'released' || ((end === 'removed' || end === 'disabled') && (await this.wanted(cameraId)));
+    if (again)
+      await this.deps.queue
+        .ensure(cameraId)
+        .catch((err: unknown) => this.log.warn({ err }, 'could not requeue'));
+    return end;
+  }
+
+  private async wanted(cameraId: string): Promise<boolean> {
+    const camera = await this.deps.registry.get(cameraId).catch(() => null);
+    return camera?.enabled === true && camera.mode === 'always';
+  }
+
+  /** Renews every lease this worker holds; cameras it turns out not to hold are stopped at once. */
+  private async renew(): Promise<void> {
+    const sentAtMs = Date.now();
+    const ids = this.activeCameraIds;
+    const lost = ids.length > 0 ? await this.deps.health.renew(this.id, ids) : [];
+    this.renewedAtMs = sentAtMs;
+    for (const cameraId of lost) this.sessions.get(cameraId)?.session.lostToAnother();
   }
 
   /**
-   * A camera disabled and enabled again (or deleted and re-created) while its old job was still ending:
-   * the API's enqueue was ignored as a duplicate of that job. Now that the job is gone, enqueue it again.
+   * Fencing: a worker that could not renew for half a lease stops all its ffmpeg, before the lease can run
+   * out and another worker take the cameras. Keeping one writer per camera matters more than staying up.
    */
-  private async requeueIfWanted(cameraId: string): Promise<void> {
-    try {
-      const camera = await this.deps.registry.get(cameraId);
-      if (camera?.enabled) await this.deps.queue.ensure(cameraId);
-    } catch (err) {
-      this.log.warn({ err, cameraId }, 'could not re-check a finished camera job');
-    }
+  private fence(): void {
+    const silentMs = Date.now() - this.renewedAtMs;
+    if (this.sessions.size === 0 || silentMs <= this.deps.config.health.leaseMs / 2) return;
+    this.log.error(
+      { silentMs, cameras: this.sessions.size },
+      'cannot renew camera leases; stopping every ffmpeg',
+    );
+    for (const { session } of this.sessions.values()) session.lose();
   }
 
-  private onLocksLost(jobIds: string[]): void {
-    for (const session of this.sessions.values()) {
-      if (jobIds.includes(ingestJobId(session.cameraId))) {
-        this.log.warn(
-          { cameraId: session.cameraId },
-          'lost the lock on a camera job; stopping its ffmpeg now',
-        );
-        session.release();
-      }
-    }
+  /** Cameras whose lease ran out (a dead worker's) or that nobody took: start them again where there is room. */
+  private async sweep(): Promise<void> {
+    const freed = await this.deps.health.sweep();
+    if (freed.length === 0) return;
+    const cameras = await this.deps.registry.getMany(freed);
+    const demand = await this.demandSince(freed, Date.now() - this.deps.config.onDemand.idleSec * 1000);
+    const restart = cameras.filter(
+      (camera, i): camera is Camera =>
+        camera?.enabled === true && (camera.mode === 'always' || demand[i] === true),
+    );
+    if (restart.length > 0) await this.deps.queue.ensureMany(restart.map((camera) => camera.id));
+    this.log.info({ freed: freed.length, restarting: restart.length }, 'swept cameras whose lease ran out');
+  }
+
+  /** Stops on-demand cameras nobody has asked for within ON_DEMAND_IDLE_SEC. */
+  private async stopIdle(): Promise<void> {
+    const idleMs = this.deps.config.onDemand.idleSec * 1000;
+    const since = Date.now() - idleMs;
+    const candidates = [...this.sessions.values()]
+      .map(({ session }) => session)
+      .filter((session) => session.mode === 'on-demand' && session.startedAtMs < since && !session.isEnding);
+    if (candidates.length === 0) return;
+    const demand = await this.demandSince(
+      candidates.map((session) => session.cameraId),
+      since,
+    );
+    candidates.forEach((session, i) => {
+      if (!demand[i]) session.idle();
+    });
+  }
+
+  private async demandSince(cameraIds: string[], sinceMs: number): Promise<boolean[]> {
+    if (cameraIds.length === 0) return [];
+    const scores = await this.deps.redis.zmscore(this.deps.keys.demand, ...cameraIds);
+    return scores.map((score) => score !== null && Number(score) >= sinceMs);
   }
 
   private async refresh(cameraIds: string[]): Promise<void> {
     const owned = cameraIds.filter((id) => this.sessions.has(id));
     const cameras = await this.deps.registry.getMany(owned);
-    for (const [i, id] of owned.entries()) this.sessions.get(id)?.refresh(cameras[i] ?? null);
+    for (const [i, id] of owned.entries()) this.sessions.get(id)?.session.refresh(cameras[i] ?? null);
   }
 
   private async beat(): Promise<void> {
     const { config, health } = this.deps;
-    const reports = [...this.sessions.values()].flatMap((session) => {
+    const reports = [...this.sessions.values()].flatMap(({ session }) => {
       const report = session.report();
       return report ? [{ cameraId: session.cameraId, report }] : [];
     });
-    const refused = await health.reportMany(config.worker.id, reports);
-    for (const cameraId of refused) this.sessions.get(cameraId)?.lostToAnother();
-    await health.workerBeat(config.worker.id, {
+    const taken = await health.reportMany(this.id, reports);
+    for (const cameraId of taken) this.sessions.get(cameraId)?.session.lostToAnother();
+    await health.workerBeat(this.id, {
       host: hostname(),
       pid: process.pid,
       streams: this.sessions.size,
       maxStreams: config.worker.maxStreams,
       startedAtMs: this.startedAtMs,
+      ...(this.hlsUrl ? { hlsUrl: this.hlsUrl } : {}),
     });
-    await health.sweepStale();
   }
 
   /** A camera deleted while no worker ran leaves its folder behind; nobody else would remove it. */
@@ -216,4 +300,20 @@ export class IngestWorker {
       }, ms),
     );
   }
+}
+
+/**
+ * Where relays reach this process's HLS: WORKER_ADVERTISE_URL, or the port it listens on at this host's first
+ * external IPv4 address (its container's address, under compose), or loopback where it listens only there.
+ */
+export function advertisedUrl(config: Config, boundPort: number): string {
+  if (config.worker.advertiseUrl) return config.worker.advertiseUrl;
+  const scheme = config.tls ? 'https' : 'http';
+  const host = config.http.host;
+  if (host !== '0.0.0.0' && host !== '::')
+    return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((entry) => entry?.family === 'IPv4' && !entry.internal)?.address;
+  return `${scheme}://${address ?? hostname()}:${boundPort}`;
 }

@@ -7,9 +7,9 @@ import { redisOptionsFromUrl } from '../../src/redis/connection.js';
 import { redisKeys } from '../../src/redis/keys.js';
 import { sleep } from '../support/wait.js';
 
-const STALE_MS = 1000;
+const LEASE_MS = 1000;
 
-/** The health scripts on a real Redis: ownership, heartbeats, and counts that stay right. */
+/** The health scripts on a real Redis: leases (who ingests a camera), liveness, and counts that stay right. */
 describe('HealthStore', () => {
   let redis: Redis;
   const keys = redisKeys(`t-${randomBytes(4).toString('hex')}`);
@@ -18,7 +18,7 @@ describe('HealthStore', () => {
 
   beforeAll(async () => {
     redis = new Redis(redisOptionsFromUrl(inject('redisUrl')));
-    health = new HealthStore(redis, keys, STALE_MS);
+    health = new HealthStore(redis, keys, LEASE_MS);
     registry = new CameraRegistry(redis, keys);
     await health.load();
   });
@@ -39,19 +39,38 @@ describe('HealthStore', () => {
       rtspTransport: 'tcp',
       enabled,
     });
-    await health.register(id, enabled);
+    await health.register(id, enabled ? 'starting' : 'disabled');
   }
 
-  it('lets only the owning worker write, and tells a worker when another has taken its camera', async () => {
+  it('gives a camera to one worker at a time: held while its lease runs, free once it lapses', async () => {
     await camera('owned');
     expect(await health.claim('owned', 'w1')).toBe('ok');
     expect(await health.report('owned', 'w1', { status: 'online', fps: 25 })).toBe('written');
+    expect(await health.claim('owned', 'w2')).toBe('held');
+    expect(await health.report('owned', 'w2', { status: 'offline' })).toBe('taken');
+    await sleep(LEASE_MS + 100);
     expect(await health.claim('owned', 'w2')).toBe('ok');
-    expect(await health.report('owned', 'w1', { status: 'offline' })).toBe('taken');
+    // The old owner learns it lost the camera from its next renewal or report, and stops.
+    expect(await health.renew('w1', ['owned'])).toEqual(['owned']);
+    expect(await health.report('owned', 'w1', { status: 'online' })).toBe('taken');
     expect(await health.reportMany('w1', [{ cameraId: 'owned', report: { status: 'online' } }])).toEqual([
       'owned',
     ]);
     expect((await health.get('owned'))?.workerId).toBe('w2');
+  });
+
+  it('keeps a camera while its worker renews, in one call for all its cameras', async () => {
+    for (const id of ['r1', 'r2', 'r3']) {
+      await camera(id);
+      await health.claim(id, 'w-live');
+      await health.report(id, 'w-live', { status: 'online' });
+    }
+    for (let i = 0; i < 6; i++) {
+      await sleep(LEASE_MS / 3);
+      expect(await health.renew('w-live', ['r1', 'r2', 'r3'])).toEqual([]);
+    }
+    for (const id of ['r1', 'r2', 'r3']) expect((await health.get(id))?.status).toBe('online');
+    expect(await health.claim('r2', 'w-other')).toBe('held');
   });
 
   it('refuses claims on deleted or disabled cameras', async () => {
@@ -61,21 +80,33 @@ describe('HealthStore', () => {
     expect((await health.get('off'))?.status).toBe('disabled');
   });
 
-  it('never shows online once the owner stops reporting, and the sweep makes it stick in the counts', async () => {
+  it('never shows online once the owner stops renewing; the sweep frees the camera and makes it stick', async () => {
     await camera('silent');
     await health.claim('silent', 'w-dead');
     await health.report('silent', 'w-dead', { status: 'online', fps: 25 });
     expect((await health.get('silent'))?.status).toBe('online');
-    const before = await health.summary();
-    await sleep(STALE_MS + 300);
+    await sleep(LEASE_MS + 300);
     const view = await health.get('silent');
-    expect(view).toMatchObject({ status: 'offline', fps: null });
-    expect(view?.lastError).toMatch(/worker w-dead has not reported/);
-    const after = await health.summary();
-    expect(after.byStatus.online).toBe(before.byStatus.online - 1);
+    expect(view).toMatchObject({ status: 'offline', fps: null, workerId: null });
+    expect(view?.lastError).toBe('worker w-dead stopped renewing its lease');
+    expect(await health.sweep()).toContain('silent');
+    expect(await redis.hget(keys.health('silent'), 'status')).toBe('offline');
+    expect(await redis.hget(keys.health('silent'), 'workerId')).toBe('');
     await expectCountsToMatchRecords();
-    const stored = await redis.hget(keys.health('silent'), 'lastError');
-    expect(stored).toBe('worker w-dead stopped reporting');
+  });
+
+  it('hands a camera back for another worker, or lets it rest when nobody watches', async () => {
+    await camera('handed');
+    await health.claim('handed', 'w1');
+    await health.release('handed', 'w1', 'offline', 'worker w1 handed it back');
+    expect(await health.get('handed')).toMatchObject({
+      status: 'offline',
+      lastError: 'worker w1 handed it back',
+    });
+    expect(await health.claim('handed', 'w2')).toBe('ok');
+    await health.release('handed', 'w2', 'idle', 'nobody watched it');
+    expect((await health.get('handed'))?.status).toBe('idle');
+    expect(await redis.zscore(keys.healthDeadlines, 'handed')).toBeNull();
   });
 
   it('keeps the counts equal to the records through every kind of change', async () => {
@@ -83,7 +114,7 @@ describe('HealthStore', () => {
     await health.claim('c1', 'w1');
     await health.report('c1', 'w1', { status: 'online' });
     await health.report('c1', 'w1', { status: 'stalled' });
-    await health.register('c2', false);
+    await health.register('c2', 'disabled');
     await health.remove('c3');
     await registry.delete('c3');
     await expectCountsToMatchRecords();
@@ -94,7 +125,7 @@ describe('HealthStore', () => {
     const summary = await health.summary();
     const recorded: Record<string, number> = {};
     for (const key of await redis.keys(`${keys.prefix}:health:*`)) {
-      if (key.endsWith(':counts') || key.endsWith(':beats')) continue;
+      if (key.endsWith(':counts') || key.endsWith(':deadlines')) continue;
       const status = (await redis.hget(key, 'status')) as string;
       recorded[status] = (recorded[status] ?? 0) + 1;
     }

@@ -119,7 +119,7 @@ describe('worker process lifecycle', () => {
     expect(ffmpegWritingInto(relay.config.hlsRoot)).toEqual([]);
     const record = await health('dock');
     expect(record).toMatchObject({ status: 'offline', workerId: null });
-    expect(record.lastError).toMatch(/w-stopped let go/);
+    expect(record.lastError).toMatch(/w-stopped handed it back/);
     expect(worker.output.join('\n')).toMatch(/ingest worker stopped/);
   });
 

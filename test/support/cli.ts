@@ -49,4 +49,4 @@ export function killAll(): void {
 }
 
 /** Short health timings, so tests see status changes quickly. */
-export const FAST_HEALTH = { HEALTH_PUBLISH_INTERVAL_MS: '500', HEALTH_STALE_MS: '3000' };
+export const FAST_HEALTH = { HEALTH_PUBLISH_INTERVAL_MS: '500', CAMERA_LEASE_TTL_MS: '3000' };

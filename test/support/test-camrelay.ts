@@ -51,7 +51,7 @@ export async function startTestCamrelay(
     WORKER_PORT: '0',
     LOG_LEVEL: 'debug',
     HEALTH_PUBLISH_INTERVAL_MS: '500',
-    HEALTH_STALE_MS: '3000',
+    CAMERA_LEASE_TTL_MS: '3000',
     CAMRELAY_ADMIN_TOKEN: adminToken,
     CAMRELAY_SECRET_KEY: randomBytes(32).toString('hex'),
     CAMERA_NETWORKS: '127.0.0.0/8,::1/128',

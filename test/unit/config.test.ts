@@ -47,8 +47,8 @@ describe('loadConfig', () => {
   });
 
   it('checks keys against each other', () => {
-    expect(errorOf({ HEALTH_PUBLISH_INTERVAL_MS: '5000', HEALTH_STALE_MS: '6000' })).toMatch(
-      /HEALTH_STALE_MS: must be at least twice HEALTH_PUBLISH_INTERVAL_MS/,
+    expect(errorOf({ STREAM_URL_TTL_SEC: '7200', STREAM_KEY_ROTATION_SEC: '3600' })).toMatch(
+      /STREAM_URL_TTL_SEC: must not exceed STREAM_KEY_ROTATION_SEC/,
     );
   });
 

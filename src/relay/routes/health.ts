@@ -9,7 +9,9 @@ const summarySchema = z
     byStatus: z
       .object(Object.fromEntries([...HEALTH_STATUSES, 'unknown'].map((s) => [s, z.number().int()])))
       .describe('Cameras per status; unknown: registered but never reported.'),
-    workers: z.object({ live: z.number().int().describe('Workers that reported within HEALTH_STALE_MS.') }),
+    workers: z.object({
+      live: z.number().int().describe('Workers that reported within CAMERA_LEASE_TTL_MS.'),
+    }),
   })
   .meta({ id: 'HealthSummary' });
 

@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { cameraIdSchema } from '../../cameras/camera.js';
 import { Errors } from '../../errors.js';
 import type { StreamSigner } from '../../security/stream-signer.js';
+import type { HlsSource } from '../hls-source.js';
+import type { OnDemand } from '../on-demand.js';
 import { signPlaylist } from '../signed-playlist.js';
 
 /** Names ffmpeg writes: index.m3u8 and <run>-<n>.ts. No separators or dots beyond the extension, so no traversal. */
@@ -35,11 +36,27 @@ const signature = z.object({
   v: z.string().max(64).optional().describe('Present when the URL is bound to one viewer.'),
 });
 
-/** Playlists and segments, served only to a valid signed URL (GET /api/v1/cameras/:id/stream gives one). */
+export interface HlsRoutesDeps {
+  source: HlsSource;
+  signer: StreamSigner;
+  metrics: Registry;
+  /** On a relay: starts on-demand cameras and records that they are watched. Workers have none. */
+  onDemand?: OnDemand;
+}
+
+/**
+ * Playlists and segments, served only to a valid signed URL (GET /api/v1/cameras/:id/stream gives one;
+ * a relay signs its own requests to a worker the same way).
+ */
 export const hlsRoutes =
-  (deps: { hlsRoot: string; signer: StreamSigner }): FastifyPluginAsyncZod =>
+  (deps: HlsRoutesDeps): FastifyPluginAsyncZod =>
   async (app) => {
-    const root = path.resolve(deps.hlsRoot);
+    const served = new Counter({
+      name: 'camrelay_hls_requests_total',
+      help: 'HLS files served by this process, by kind.',
+      labelNames: ['kind'],
+      registers: [deps.metrics],
+    });
     app.get(
       '/hls/:cameraId/:file',
       {
@@ -58,24 +75,35 @@ export const hlsRoutes =
         if (verdict.grant.viewer && request.principal?.tokenId !== verdict.grant.viewer) {
           throw new Errors.STREAM_FORBIDDEN('this URL is bound to another viewer');
         }
-        const target = path.join(root, cameraId, file);
-        if (!target.startsWith(root + path.sep)) return reply.callNotFound();
-        let data: Buffer;
-        try {
-          data = await readFile(target);
-        } catch {
-          return reply.callNotFound();
-        }
         const extension = file.slice(file.lastIndexOf('.') + 1);
+        const playlist = extension === 'm3u8';
+        const body = await read(deps, cameraId, file, playlist);
+        if (!body) return reply.callNotFound();
+        served.inc({ kind: playlist ? 'playlist' : 'segment' });
         reply.header('content-type', CONTENT_TYPES[extension] ?? 'application/octet-stream');
-        if (extension !== 'm3u8') return reply.header('cache-control', SEGMENT_CACHE).send(data);
+        if (!playlist) return reply.header('cache-control', SEGMENT_CACHE).send(body);
         const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
         return reply
           .header('cache-control', PLAYLIST_CACHE)
-          .send(signPlaylist(data.toString('utf8'), signedPart(query)));
+          .send(signPlaylist(body.toString('utf8'), signedPart(query)));
       },
     );
   };
+
+/** The file, starting an on-demand camera first if it is not running. */
+async function read(
+  deps: HlsRoutesDeps,
+  cameraId: string,
+  file: string,
+  playlist: boolean,
+): Promise<Buffer | null> {
+  const onDemand =
+    playlist && deps.onDemand && (await deps.onDemand.isOnDemand(cameraId)) ? deps.onDemand : null;
+  if (onDemand) await onDemand.touch(cameraId);
+  const body = await deps.source.read(cameraId, file);
+  if (body || !onDemand) return body;
+  return (await onDemand.start(cameraId)) ? deps.source.read(cameraId, file) : null;
+}
 
 /** Only the signature's own parameters travel on to the segments. */
 function signedPart(query: string): string {

@@ -45,7 +45,7 @@ function registerDeploymentMetrics(registry: Registry, health: HealthStore): voi
   });
   new Gauge({
     name: 'camrelay_workers_live',
-    help: 'Workers that reported within HEALTH_STALE_MS.',
+    help: 'Workers that reported within CAMERA_LEASE_TTL_MS.',
     registers: [registry],
     async collect() {
       this.set((await latest()).workers.live);
