@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis, RedisOptions } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
+import { CameraImport } from './cameras/import.js';
 import { CameraRegistry } from './cameras/registry.js';
 import { CameraService } from './cameras/service.js';
 import { CameraSources } from './cameras/sources.js';
@@ -174,6 +175,7 @@ async function start(
         onDemand,
       },
       audit: new AuditLog(redis, keys),
+      importer: new CameraImport(registry, health, queue, sources),
     });
   }
   const port = role === 'worker' ? config.worker.port : config.http.port;

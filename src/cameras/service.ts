@@ -50,7 +50,7 @@ export function runsAlways(camera: Camera): boolean {
 }
 
 /** The status of a camera nobody runs yet. */
-function restingStatus(camera: Camera): 'starting' | 'idle' | 'disabled' {
+export function restingStatus(camera: Camera): 'starting' | 'idle' | 'disabled' {
   if (!camera.enabled) return 'disabled';
   return camera.mode === 'always' ? 'starting' : 'idle';
 }

@@ -23,6 +23,7 @@ import {
 } from './scripts.js';
 
 const SWEEP_BATCH = 500;
+const PIPELINE_BATCH = 1000;
 /** Status changes kept for the whole deployment (the SSE resume window) and per camera (its history). */
 const EVENTS_MAX_LENGTH = 10_000;
 const HISTORY_MAX_LENGTH = 50;
@@ -58,6 +59,18 @@ export class HealthStore {
    */
   async register(cameraId: string, status: 'starting' | 'idle' | 'disabled'): Promise<void> {
     await this.run(REGISTER, [], [cameraId, status, this.leaseMs]);
+  }
+
+  /** Registers many cameras in few round trips, for imports. */
+  async registerMany(entries: ReadonlyArray<{ cameraId: string; status: 'starting' | 'idle' | 'disabled' }>) {
+    for (let i = 0; i < entries.length; i += PIPELINE_BATCH) {
+      const pipeline = this.redis.pipeline();
+      for (const { cameraId, status } of entries.slice(i, i + PIPELINE_BATCH)) {
+        REGISTER.queue(pipeline, this.commonKeys(), [...this.commonArgs(), cameraId, status, this.leaseMs]);
+      }
+      const failed = (await pipeline.exec())?.find(([err]) => err);
+      if (failed?.[0]) throw failed[0];
+    }
   }
 
   async remove(cameraId: string): Promise<void> {

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
+import type { CameraImport } from '../cameras/import.js';
 import type { CameraRegistry } from '../cameras/registry.js';
 import type { CameraService } from '../cameras/service.js';
 import type { Config } from '../config/schema.js';
@@ -22,6 +23,7 @@ import type { HlsSource } from './hls-source.js';
 import type { OnDemand } from './on-demand.js';
 import { accessRoutes } from './routes/access.js';
 import { auditRoutes } from './routes/audit.js';
+import { cameraImportRoutes } from './routes/camera-import.js';
 import { cameraRoutes } from './routes/cameras.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -44,6 +46,7 @@ export interface RelayDeps {
   sessions: SessionStore;
   signer: StreamSigner;
   audit: AuditLog;
+  importer: CameraImport;
 }
 
 /**
@@ -95,6 +98,7 @@ export async function buildRelayApp(deps: RelayDeps): Promise<FastifyInstance> {
 
   await app.register(accessRoutes({ ...deps, ...sessionSettings(config) }));
   await app.register(cameraRoutes({ ...deps, streamUrlTtlSec: security.streamUrlTtlSec }));
+  await app.register(cameraImportRoutes(deps));
   await app.register(healthRoutes(deps));
   await app.register(eventRoutes(deps));
   await app.register(auditRoutes(deps));

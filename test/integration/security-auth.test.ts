@@ -34,6 +34,7 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/metrics', need: 'operator' },
   { method: 'POST', path: '/api/v1/cameras', need: 'admin', json: { name: 'x', url: 'rtsp://127.0.0.1/x' } },
   { method: 'PATCH', path: '/api/v1/cameras/matrix-cam', need: 'admin', json: { name: 'renamed' } },
+  { method: 'POST', path: '/api/v1/cameras/import', need: 'admin', json: [] },
   { method: 'DELETE', path: '/api/v1/cameras/matrix-absent', need: 'admin' },
   { method: 'GET', path: '/api/v1/tokens', need: 'admin' },
   { method: 'POST', path: '/api/v1/tokens', need: 'admin', json: { name: 'made in matrix', role: 'viewer' } },

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type RtspCameras, startRtspCameras } from '../../src/demo/rtsp-cameras.js';
-import { type CliRun, FAST_HEALTH, killAll, runCli } from '../support/cli.js';
+import { type CliRun, FAST_HEALTH, killAll, runCli, workerEnv } from '../support/cli.js';
 import { ffmpegWritingInto, isAlive, processTable } from '../support/processes.js';
 import { startTestCamrelay, type TestCamrelay } from '../support/test-camrelay.js';
 import { waitFor } from '../support/wait.js';
@@ -32,20 +32,7 @@ describe('worker process lifecycle', () => {
   });
 
   function startWorker(name: string): CliRun {
-    return runCli(['worker'], {
-      REDIS_URL: inject('redisUrl'),
-      CAMRELAY_SECRET_KEY: (relay.config.security.secretKey as Buffer).toString('hex'),
-      CAMERA_NETWORKS: '127.0.0.0/8,::1/128',
-      REDIS_PREFIX: relay.config.redis.prefix,
-      HLS_ROOT: relay.config.hlsRoot,
-      DATA_DIR: relay.config.dataDir,
-      WORKER_ID: name,
-      WORKER_PORT: '0',
-      // Short locks so a killed worker's camera is free again within seconds.
-      WORKER_LOCK_DURATION_MS: '4000',
-      WORKER_STALLED_INTERVAL_MS: '2000',
-      ...FAST_HEALTH,
-    });
+    return runCli(['worker'], workerEnv(relay, inject('redisUrl'), { WORKER_ID: name }));
   }
 
   const health = async (id: string) => (await relay.api(`/api/v1/cameras/${id}/health`)).json();

@@ -50,3 +50,29 @@ export function killAll(): void {
 
 /** Short health timings, so tests see status changes quickly. */
 export const FAST_HEALTH = { HEALTH_PUBLISH_INTERVAL_MS: '500', CAMERA_LEASE_TTL_MS: '3000' };
+
+/** What a worker needs to join a test relay: its Redis, prefix, key and (unless given) its HLS folder. */
+export function workerEnv(
+  relay: {
+    config: {
+      redis: { prefix: string };
+      hlsRoot: string;
+      dataDir: string;
+      security: { secretKey?: Buffer | undefined };
+    };
+  },
+  redisUrl: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    CAMRELAY_SECRET_KEY: (relay.config.security.secretKey as Buffer).toString('hex'),
+    CAMERA_NETWORKS: '127.0.0.0/8,::1/128',
+    REDIS_PREFIX: relay.config.redis.prefix,
+    HLS_ROOT: relay.config.hlsRoot,
+    DATA_DIR: relay.config.dataDir,
+    WORKER_PORT: '0',
+    ...FAST_HEALTH,
+    ...extra,
+  };
+}
