@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis, RedisOptions } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
+import { Demand } from './cameras/demand.js';
 import { CameraImport } from './cameras/import.js';
 import { CameraRegistry } from './cameras/registry.js';
 import { CameraService } from './cameras/service.js';
@@ -29,6 +30,7 @@ import { TokenStore } from './security/tokens.js';
 import { Teardown } from './teardown.js';
 import { IngestQueue } from './workers/ingest-queue.js';
 import { advertisedUrl, IngestWorker } from './workers/ingest-worker.js';
+import { LapseSweeper } from './workers/lapse-sweeper.js';
 import { consumeMaintenance, Reconciler, scheduleReconcile } from './workers/reconciler.js';
 
 export const ROLES = ['all', 'relay', 'worker'] as const;
@@ -91,7 +93,11 @@ async function start(
   const keys = redisKeys(config.redis.prefix);
   const metrics = createMetricsRegistry();
   const registry = new CameraRegistry(redis, keys);
-  const health = new HealthStore(redis, keys, config.health.leaseMs);
+  // Workers renew their leases over a connection of their own: nothing else of theirs queues in front.
+  const leaseRedis = runsWorker
+    ? connect(createRedis(redisOptions, `camrelay-${role}-leases`), teardown)
+    : redis;
+  const health = new HealthStore(redis, keys, config.health.leaseMs, leaseRedis);
   const queue = new IngestQueue(redisOptions, keys.prefix);
   await queue.ready();
   teardown.add(() => queue.close());
@@ -103,6 +109,15 @@ async function start(
   const tokens = new TokenStore(redis, keys, config.security.adminToken);
   const sessions = new SessionStore(redis, keys, tokens, config.security.sessionTtlSec);
   const signer = new StreamSigner(redis, keys, secretBox, config.security.streamKeyRotationSec);
+  const demand = new Demand(redis, keys);
+  const sweeper = new LapseSweeper({
+    health,
+    registry,
+    queue,
+    demand,
+    idleSec: config.onDemand.idleSec,
+    log,
+  });
   await health.load();
 
   let worker: IngestWorker | null = null;
@@ -122,7 +137,7 @@ async function start(
       queue,
       sources,
     };
-    const started = new IngestWorker({ ...deps, createSupervisor });
+    const started = new IngestWorker({ ...deps, createSupervisor, demand, sweeper });
     await started.start();
     teardown.add(() => started.close());
     const maintenance = await consumeMaintenance(
@@ -150,6 +165,7 @@ async function start(
       onUpstreamFetch: upstreamCounter(metrics),
     });
     const onDemand = new OnDemand({
+      demand,
       registry,
       health,
       queue,
@@ -159,6 +175,7 @@ async function start(
       startWaitMs: config.onDemand.startWaitMs,
     });
     app = await buildRelayApp({
+      sweeper,
       ...{
         config,
         log,

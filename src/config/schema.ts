@@ -143,7 +143,7 @@ export const configKeys = z.strictObject({
   /** How often workers look for start commands whose lock expired. */
   WORKER_STALLED_INTERVAL_MS: integer(1000, 600_000).default(5000),
   /** How often a worker writes fps, bitrate and segment age of its cameras (leases are renewed apart). */
-  HEALTH_PUBLISH_INTERVAL_MS: integer(200, 60_000).default(5000),
+  HEALTH_PUBLISH_INTERVAL_MS: integer(200, 300_000).default(10_000),
   /**
    * How long a worker's hold on a camera lasts without renewal (it renews every third of it). A killed
    * worker's cameras read offline, and move to other workers, about this long after it dies.

@@ -31,5 +31,25 @@ export function toStatusEvent([id, flat]: StreamEntry): StatusEvent {
   };
 }
 
+/** An entry of a camera's history list, as the health scripts write it. */
+export function historyEvent(json: string): StatusEvent {
+  const entry = JSON.parse(json) as {
+    id: string;
+    camera: string;
+    from: string;
+    to: string;
+    reason: string;
+    at: number;
+  };
+  return {
+    id: entry.id,
+    cameraId: entry.camera,
+    from: (entry.from || null) as StatusEvent['from'],
+    to: entry.to as StatusEvent['to'],
+    reason: entry.reason || null,
+    at: new Date(entry.at).toISOString(),
+  };
+}
+
 /** Stream ids look like 1700000000000-0; anything else would make XRANGE fail. */
 export const STREAM_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;

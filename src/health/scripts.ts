@@ -11,7 +11,8 @@ import { LuaScript } from '../redis/script.js';
  * for another worker. Times come from Redis's clock (TIME), so hosts with skewed clocks agree.
  *
  * Common arguments, first in every script here:
- *   KEYS[1] status counts (hash), KEYS[2] deadlines (zset), KEYS[3] events (stream)
+ *   KEYS[1] status counts (hash), KEYS[2] deadlines (zset), KEYS[3] events (stream; the per-camera history
+ *   lists are named from ARGV[2])
  *   ARGV[1] health key prefix, ARGV[2] history key prefix, ARGV[3] events max length, ARGV[4] history max length
  * Each script's own arguments follow, from KEYS[4] and ARGV[5].
  */
@@ -30,8 +31,11 @@ end
 local function record(id, from, to, reason)
   local fields = {'camera', id, 'from', from or '', 'to', to, 'reason', reason or '', 'at', now}
   local eventId = redis.call('XADD', events, 'MAXLEN', '~', eventsMax, '*', unpack(fields))
-  -- Same id in the camera's history; pcall, so a history that is somehow ahead cannot fail the change.
-  redis.pcall('XADD', historyPrefix .. id, 'MAXLEN', '~', historyMax, eventId, unpack(fields))
+  -- The camera's own history is a short list, not a stream: a stream costs about 4 KB even nearly empty,
+  -- which at 62,000 cameras is a quarter of a gigabyte for a handful of events each.
+  local entry = cjson.encode({id = eventId, camera = id, from = from or '', to = to, reason = reason or '', at = now})
+  redis.call('LPUSH', historyPrefix .. id, entry)
+  redis.call('LTRIM', historyPrefix .. id, 0, tonumber(historyMax) - 1)
 end
 
 -- Moves a camera to a status: count, since, event. The caller has checked it may.
@@ -65,23 +69,29 @@ return 1`,
 );
 
 /**
- * KEYS[4] cameras. ARGV[5] cameraId, ARGV[6] workerId, ARGV[7] lease ms. A worker takes a camera: refused
- * if it was deleted or disabled, or while another worker's lease on it runs ('held').
+ * KEYS[4] cameras. ARGV[5] workerId, ARGV[6] lease ms, then camera ids. A worker takes cameras; each answer,
+ * in order: 'ok', or refused because it was deleted ('missing') or disabled, or while another worker's lease
+ * on it runs ('held').
  */
 export const CLAIM = new LuaScript(
   `${PRELUDE}
-local id, worker = ARGV[5], ARGV[6]
-local camera = redis.call('HGET', KEYS[4], id)
-if not camera then return 'missing' end
-if cjson.decode(camera).enabled == false then return 'disabled' end
-local key = healthPrefix .. id
-local owner = redis.call('HGET', key, 'workerId')
-local deadline = tonumber(redis.call('ZSCORE', deadlines, id) or '0')
-if owner and owner ~= '' and owner ~= worker and deadline > now then return 'held' end
-setStatus(id, key, redis.call('HGET', key, 'status') or nil, 'starting', 'taken by worker ' .. worker)
-redis.call('HSET', key, 'workerId', worker, 'lastError', '', 'fps', '', 'bitrateKbps', '')
-redis.call('ZADD', deadlines, now + tonumber(ARGV[7]), id)
-return 'ok'`,
+local worker, deadline = ARGV[5], now + tonumber(ARGV[6])
+local function claim(id)
+  local camera = redis.call('HGET', KEYS[4], id)
+  if not camera then return 'missing' end
+  if cjson.decode(camera).enabled == false then return 'disabled' end
+  local key = healthPrefix .. id
+  local owner = redis.call('HGET', key, 'workerId')
+  local heldUntil = tonumber(redis.call('ZSCORE', deadlines, id) or '0')
+  if owner and owner ~= '' and owner ~= worker and heldUntil > now then return 'held' end
+  setStatus(id, key, redis.call('HGET', key, 'status') or nil, 'starting', 'taken by worker ' .. worker)
+  redis.call('HSET', key, 'workerId', worker, 'lastError', '', 'fps', '', 'bitrateKbps', '')
+  redis.call('ZADD', deadlines, deadline, id)
+  return 'ok'
+end
+local results = {}
+for i = 7, #ARGV do results[#results + 1] = claim(ARGV[i]) end
+return results`,
   COMMON_KEYS + 1,
 );
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../redis/keys.js';
 import type { LuaScript } from '../redis/script.js';
-import { type StatusEvent, type StreamEntry, toStatusEvent } from './events.js';
+import { historyEvent, type StatusEvent, type StreamEntry, toStatusEvent } from './events.js';
 import {
   HEALTH_STATUSES,
   type HealthReport,
@@ -22,8 +22,9 @@ import {
   WORKER_BEAT,
 } from './scripts.js';
 
-const SWEEP_BATCH = 500;
-const PIPELINE_BATCH = 1000;
+const SWEEP_BATCH = 200;
+const PIPELINE_BATCH = 500;
+const RENEW_BATCH = 2000;
 /** Status changes kept for the whole deployment (the SSE resume window) and per camera (its history). */
 const EVENTS_MAX_LENGTH = 10_000;
 const HISTORY_MAX_LENGTH = 50;
@@ -46,6 +47,8 @@ export class HealthStore {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     readonly leaseMs: number,
+    /** A connection of its own for lease renewals (workers), so they never queue behind other traffic. */
+    private readonly leaseRedis: Redis = redis,
   ) {}
 
   /** Loads every script, so calls can be pipelined with EVALSHA. */
@@ -79,12 +82,28 @@ export class HealthStore {
 
   /** A worker takes a camera and its lease. Refused if deleted, disabled, or held by another live worker. */
   async claim(cameraId: string, workerId: string): Promise<ClaimResult> {
-    return (await this.run(CLAIM, [this.keys.cameras], [cameraId, workerId, this.leaseMs])) as ClaimResult;
+    const [result] = await this.claimMany([cameraId], workerId);
+    return result as ClaimResult;
+  }
+
+  /** Takes many cameras in one call: the answers, in order. */
+  async claimMany(cameraIds: readonly string[], workerId: string): Promise<ClaimResult[]> {
+    if (cameraIds.length === 0) return [];
+    const args = [workerId, this.leaseMs, ...cameraIds];
+    return (await this.run(CLAIM, [this.keys.cameras], args)) as ClaimResult[];
   }
 
   /** Renews a worker's leases in one call; returns the cameras it does not own any more. */
   async renew(workerId: string, cameraIds: readonly string[]): Promise<string[]> {
-    return (await this.run(RENEW, [], [workerId, this.leaseMs, ...cameraIds])) as string[];
+    const lost: string[] = [];
+    // In batches, over the lease connection: no script holds Redis long, and no other traffic of this
+    // process (a large report pipeline) waits in front of a renewal.
+    for (let i = 0; i < cameraIds.length; i += RENEW_BATCH) {
+      const batch = cameraIds.slice(i, i + RENEW_BATCH);
+      const args = [...this.commonArgs(), workerId, this.leaseMs, ...batch];
+      lost.push(...((await RENEW.run(this.leaseRedis, this.commonKeys(), args)) as string[]));
+    }
+    return lost;
   }
 
   /**
@@ -100,29 +119,36 @@ export class HealthStore {
     return reportResult(await this.run(REPORT, [], this.reportArgs(cameraId, workerId, report, change)));
   }
 
-  /** Many reports in one round trip; returns the cameras another worker owns now. */
+  /**
+   * Many reports, pipelined in batches (so neither Redis nor this process is held long by one); returns the
+   * cameras another worker owns now.
+   */
   async reportMany(
     workerId: string,
     reports: ReadonlyArray<{ cameraId: string; report: HealthReport }>,
   ): Promise<string[]> {
-    if (reports.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const { cameraId, report } of reports) {
-      REPORT.queue(pipeline, this.commonKeys(), [
-        ...this.commonArgs(),
-        ...this.reportArgs(cameraId, workerId, report, {}),
-      ]);
+    const taken: string[] = [];
+    for (let i = 0; i < reports.length; i += PIPELINE_BATCH) {
+      const batch = reports.slice(i, i + PIPELINE_BATCH);
+      const pipeline = this.redis.pipeline();
+      for (const { cameraId, report } of batch) {
+        REPORT.queue(pipeline, this.commonKeys(), [
+          ...this.commonArgs(),
+          ...this.reportArgs(cameraId, workerId, report, {}),
+        ]);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed?.[0]?.message.startsWith('NOSCRIPT')) {
+        await this.load();
+        return this.reportMany(workerId, reports);
+      }
+      if (failed?.[0]) throw failed[0];
+      batch.forEach(({ cameraId }, j) => {
+        if (reportResult(results[j]?.[1]) === 'taken') taken.push(cameraId);
+      });
     }
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed?.[0]?.message.startsWith('NOSCRIPT')) {
-      await this.load();
-      return this.reportMany(workerId, reports);
-    }
-    if (failed?.[0]) throw failed[0];
-    return reports
-      .filter((_, i) => reportResult(results?.[i]?.[1]) === 'taken')
-      .map(({ cameraId }) => cameraId);
+    return taken;
   }
 
   /** The owner lets go: handed back for another worker ('offline'), or nobody watches it ('idle'). */
@@ -174,9 +200,11 @@ export class HealthStore {
     }
   }
 
-  /** Counts by status from the kept aggregates (after a sweep, so none of them is a lapsed `online`). */
+  /**
+   * Counts by status from the kept aggregates. Sweep first (LapseSweeper), so none of them is a lapsed
+   * `online`.
+   */
   async summary(): Promise<HealthSummary> {
-    await this.sweep();
     const results = await this.redis
       .multi()
       .time()
@@ -212,9 +240,8 @@ export class HealthStore {
 
   /** A camera's recent status changes, newest first. */
   async history(cameraId: string, limit: number): Promise<StatusEvent[]> {
-    const key = `${this.keys.historyPrefix}${cameraId}`;
-    const entries = (await this.redis.xrevrange(key, '+', '-', 'COUNT', limit)) as StreamEntry[];
-    return entries.map(toStatusEvent);
+    const entries = await this.redis.lrange(`${this.keys.historyPrefix}${cameraId}`, 0, limit - 1);
+    return entries.map(historyEvent);
   }
 
   /** Deployment events after `afterId` (exclusive), oldest first. */

@@ -16,11 +16,14 @@ export class RateMeter {
       this.samples.shift();
   }
 
-  /** Units per second over the window, or null until two samples at least 1/4 window apart exist. */
+  /**
+   * Units per second over the window, or null until samples span half of it: a new ffmpeg reads the frames
+   * its camera buffered in a burst, and a rate over its first second reads high.
+   */
   perSecond(): number | null {
     const first = this.samples[0];
     const last = this.samples.at(-1);
-    if (!first || !last || last.atMs - first.atMs < this.windowMs / 4) return null;
+    if (!first || !last || last.atMs - first.atMs < this.windowMs / 2) return null;
     return ((last.total - first.total) * 1000) / (last.atMs - first.atMs);
   }
 

@@ -12,7 +12,7 @@ export interface RedisKeys {
   readonly healthPrefix: string;
   /** Stream: every status change in the deployment, bounded. */
   readonly events: string;
-  /** Stream per camera: its recent status changes, bounded. Its key is historyPrefix + id. */
+  /** List per camera: its recent status changes as JSON, newest first, bounded. Its key is historyPrefix + id. */
   readonly historyPrefix: string;
   /** Hash: status → number of cameras in it, kept by the same scripts that change a status. */
   readonly healthCounts: string;

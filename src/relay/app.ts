@@ -18,6 +18,7 @@ import type { AuditLog } from '../security/audit.js';
 import type { SessionStore } from '../security/sessions.js';
 import type { StreamSigner } from '../security/stream-signer.js';
 import type { TokenStore } from '../security/tokens.js';
+import type { LapseSweeper } from '../workers/lapse-sweeper.js';
 import { createFastify } from './fastify.js';
 import type { HlsSource } from './hls-source.js';
 import type { OnDemand } from './on-demand.js';
@@ -47,6 +48,7 @@ export interface RelayDeps {
   signer: StreamSigner;
   audit: AuditLog;
   importer: CameraImport;
+  sweeper: LapseSweeper;
 }
 
 /**

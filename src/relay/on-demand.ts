@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Demand } from '../cameras/demand.js';
 import type { CameraRegistry } from '../cameras/registry.js';
 import type { EventFeed } from '../health/event-feed.js';
 import type { StatusEvent } from '../health/events.js';
@@ -11,6 +12,7 @@ const MODE_CACHE_MS = 5000;
 const TOUCH_EVERY_MS = 1000;
 
 export interface OnDemandDeps {
+  demand: Demand;
   registry: CameraRegistry;
   health: HealthStore;
   queue: IngestQueue;
@@ -46,7 +48,7 @@ export class OnDemand {
     const now = Date.now();
     if ((this.touched.get(cameraId) ?? 0) > now - TOUCH_EVERY_MS) return;
     this.touched.set(cameraId, now);
-    await this.deps.redis.zadd(this.deps.keys.demand, now, cameraId);
+    await this.deps.demand.touch(cameraId, now);
   }
 
   /** Starts the camera if nobody runs it, and resolves true once it is online (false after the wait). */

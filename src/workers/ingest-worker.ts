@@ -1,12 +1,13 @@
 import { hostname, networkInterfaces } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Registry } from 'prom-client';
-import type { Camera } from '../cameras/camera.js';
+import type { Demand } from '../cameras/demand.js';
 import type { CameraRegistry } from '../cameras/registry.js';
 import type { CameraSources } from '../cameras/sources.js';
 import type { Config } from '../config/schema.js';
-import type { HealthStore } from '../health/store.js';
+import type { ClaimResult, HealthStore } from '../health/store.js';
 import { killOrphans } from '../ingest/orphans.js';
 import { clearOutput, listOutputDirs, outputDirFor } from '../ingest/output-dir.js';
 import type { SupervisorFactory } from '../ingest/supervisor.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { CameraSession, type SessionEnd } from './camera-session.js';
 import { INGEST_QUEUE, type IngestJobData, type IngestQueue } from './ingest-queue.js';
+import type { LapseSweeper } from './lapse-sweeper.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 /** How often sessions re-read their cameras, in case a change message was missed. */
@@ -21,8 +23,9 @@ const REFRESH_INTERVAL_MS = 5000;
 const SWEEP_INTERVAL_MS = 1000;
 const FENCE_CHECK_MS = 250;
 const IDLE_CHECK_MS = 5000;
-/** Start commands handled at once; each only takes a lease and spawns a supervisor. */
-const START_CONCURRENCY = 16;
+const EVENT_LOOP_CHECK_MS = 10_000;
+/** Start commands handled at once; each takes its cameras' leases in one call and spawns their supervisors. */
+const START_CONCURRENCY = 8;
 /** A start command this worker cannot take (full, closing) goes back for others after this long. */
 const REQUEUE_DELAY_MS = 1000;
 
@@ -39,6 +42,8 @@ export interface IngestWorkerDeps {
   metrics: Registry;
   sources: CameraSources;
   createSupervisor: SupervisorFactory;
+  demand: Demand;
+  sweeper: LapseSweeper;
 }
 
 /**
@@ -58,10 +63,13 @@ export class IngestWorker {
   private readonly startedAtMs = Date.now();
   private readonly metrics: WorkerMetrics;
   private closing = false;
+  /** Cameras being claimed right now, not yet in `sessions`. */
+  private claiming = 0;
   /** Local time of the last renewal that Redis confirmed (sent at this time). */
   private renewedAtMs = Date.now();
   /** Where relays fetch this worker's HLS; known once its HTTP server listens. */
   private hlsUrl: string | null = null;
+  private readonly eventLoopDelay = monitorEventLoopDelay({ resolution: 20 });
 
   constructor(private readonly deps: IngestWorkerDeps) {
     this.log = deps.log.child({ role: 'worker', workerId: deps.config.worker.id });
@@ -96,10 +104,13 @@ export class IngestWorker {
     const leaseMs = config.health.leaseMs;
     this.every(leaseMs / 3, () => this.renew());
     this.every(FENCE_CHECK_MS, async () => this.fence());
-    this.every(SWEEP_INTERVAL_MS, () => this.sweep());
+    this.every(SWEEP_INTERVAL_MS, async () => {
+      await this.deps.sweeper.sweep();
+    });
     this.every(config.health.publishIntervalMs, () => this.beat());
     this.every(REFRESH_INTERVAL_MS, () => this.refresh(this.activeCameraIds));
     this.every(IDLE_CHECK_MS, () => this.stopIdle());
+    this.watchEventLoop();
     const summaryMs = config.ffmpeg.warningSummaryIntervalMs;
     this.every(summaryMs, async () => {
       for (const { session } of this.sessions.values()) session.summarizeWarnings(summaryMs);
@@ -110,6 +121,8 @@ export class IngestWorker {
       concurrency: START_CONCURRENCY,
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
+      // A start command held by a worker that died is only late, never wrong: run it again, never fail it.
+      maxStalledCount: 1_000_000,
       name: config.worker.id,
     });
     this.consumer.on('error', (err) => this.log.error({ err }, 'bullmq worker error'));
@@ -126,6 +139,7 @@ export class IngestWorker {
   async close(): Promise<void> {
     this.closing = true;
     for (const timer of this.timers) clearInterval(timer);
+    this.eventLoopDelay.disable();
     await this.consumer?.pause(true);
     const running = [...this.sessions.values()];
     for (const { session } of running) session.release();
@@ -136,23 +150,40 @@ export class IngestWorker {
     this.log.info('ingest worker stopped');
   }
 
-  /** A start command: take the camera's lease and start its session, or leave it to another worker. */
+  /**
+   * A start command: take the leases of as many of its cameras as this worker has room for and start them;
+   * the rest go back in a new command for another worker (or, when this one has no room at all, the whole
+   * command waits a moment).
+   */
   private async onStart(job: Job<IngestJobData>, token: string | undefined): Promise<string> {
-    const { cameraId } = job.data;
-    const current = this.sessions.get(cameraId);
-    if (current && !current.session.isEnding) {
-      current.session.refresh(await this.deps.registry.get(cameraId));
-      return 'running here';
-    }
-    await current?.done;
-    if (this.closing || this.sessions.size >= this.deps.config.worker.maxStreams) {
+    const ids = job.data.cameraIds;
+    const runningHere = ids.filter((id) => this.sessions.get(id)?.session.isEnding === false);
+    await this.refresh(runningHere);
+    const wanted = ids.filter((id) => !runningHere.includes(id));
+    if (wanted.length === 0) return 'running here';
+    await Promise.all(wanted.map((id) => this.sessions.get(id)?.done));
+    const room = this.closing ? 0 : this.deps.config.worker.maxStreams - this.sessions.size - this.claiming;
+    if (room <= 0) {
       await job.moveToDelayed(Date.now() + REQUEUE_DELAY_MS, token);
       throw new DelayedError();
     }
-    const claim = await this.deps.health.claim(cameraId, this.id);
-    if (claim !== 'ok') return claim;
-    this.launch(cameraId);
-    return 'started';
+    const take = wanted.slice(0, room);
+    const claims = await this.claim(take);
+    take.forEach((id, i) => {
+      if (claims[i] === 'ok') this.launch(id);
+    });
+    if (wanted.length > take.length) await this.deps.queue.ensureMany(wanted.slice(take.length));
+    return countBy(claims);
+  }
+
+  /** Claims count against room while in flight, so concurrent commands never overfill this worker. */
+  private async claim(cameraIds: string[]): Promise<ClaimResult[]> {
+    this.claiming += cameraIds.length;
+    try {
+      return await this.deps.health.claimMany(cameraIds, this.id);
+    } finally {
+      this.claiming -= cameraIds.length;
+    }
   }
 
   private launch(cameraId: string): void {
@@ -197,6 +228,13 @@ export class IngestWorker {
     const ids = this.activeCameraIds;
     const lost = ids.length > 0 ? await this.deps.health.renew(this.id, ids) : [];
     this.renewedAtMs = sentAtMs;
+    const tookMs = Date.now() - sentAtMs;
+    if (lost.length > 0 || tookMs > this.deps.config.health.leaseMs / 3) {
+      this.log.warn(
+        { cameras: ids.length, lost: lost.length, tookMs },
+        'lease renewal was slow or lost cameras',
+      );
+    }
     for (const cameraId of lost) this.sessions.get(cameraId)?.session.lostToAnother();
   }
 
@@ -214,18 +252,20 @@ export class IngestWorker {
     for (const { session } of this.sessions.values()) session.lose();
   }
 
-  /** Cameras whose lease ran out (a dead worker's) or that nobody took: start them again where there is room. */
-  private async sweep(): Promise<void> {
-    const freed = await this.deps.health.sweep();
-    if (freed.length === 0) return;
-    const cameras = await this.deps.registry.getMany(freed);
-    const demand = await this.demandSince(freed, Date.now() - this.deps.config.onDemand.idleSec * 1000);
-    const restart = cameras.filter(
-      (camera, i): camera is Camera =>
-        camera?.enabled === true && (camera.mode === 'always' || demand[i] === true),
-    );
-    if (restart.length > 0) await this.deps.queue.ensureMany(restart.map((camera) => camera.id));
-    this.log.info({ freed: freed.length, restarting: restart.length }, 'swept cameras whose lease ran out');
+  /**
+   * A worker too busy to run its timers cannot renew in time and loses its cameras; the warning says why,
+   * where otherwise operators would only see cameras moving between workers.
+   */
+  private watchEventLoop(): void {
+    const delay = this.eventLoopDelay;
+    delay.enable();
+    const warnAboveMs = this.deps.config.health.leaseMs / 6;
+    this.every(EVENT_LOOP_CHECK_MS, async () => {
+      const maxMs = delay.max / 1e6;
+      delay.reset();
+      if (maxMs > warnAboveMs)
+        this.log.warn({ maxMs: Math.round(maxMs), cameras: this.sessions.size }, 'event loop lagging');
+    });
   }
 
   /** Stops on-demand cameras nobody has asked for within ON_DEMAND_IDLE_SEC. */
@@ -236,19 +276,13 @@ export class IngestWorker {
       .map(({ session }) => session)
       .filter((session) => session.mode === 'on-demand' && session.startedAtMs < since && !session.isEnding);
     if (candidates.length === 0) return;
-    const demand = await this.demandSince(
+    const watched = await this.deps.demand.since(
       candidates.map((session) => session.cameraId),
       since,
     );
     candidates.forEach((session, i) => {
-      if (!demand[i]) session.idle();
+      if (!watched[i]) session.idle();
     });
-  }
-
-  private async demandSince(cameraIds: string[], sinceMs: number): Promise<boolean[]> {
-    if (cameraIds.length === 0) return [];
-    const scores = await this.deps.redis.zmscore(this.deps.keys.demand, ...cameraIds);
-    return scores.map((score) => score !== null && Number(score) >= sinceMs);
   }
 
   private async refresh(cameraIds: string[]): Promise<void> {
@@ -316,4 +350,11 @@ export function advertisedUrl(config: Config, boundPort: number): string {
     .flat()
     .find((entry) => entry?.family === 'IPv4' && !entry.internal)?.address;
   return `${scheme}://${address ?? hostname()}:${boundPort}`;
+}
+
+/** "ok 98, held 2": what a start command did, for BullMQ's return value. */
+function countBy(values: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return [...counts].map(([value, count]) => `${value} ${count}`).join(', ');
 }

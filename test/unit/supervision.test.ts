@@ -53,6 +53,16 @@ describe('RateMeter', () => {
     expect(meter.perSecond()).toBeCloseTo(25, 5);
   });
 
+  it('says nothing until half its window is measured, so a start-up burst is not reported', () => {
+    const meter = new RateMeter(4000);
+    meter.record(0, 0);
+    meter.record(1000, 40);
+    meter.record(1900, 62);
+    expect(meter.perSecond()).toBeNull();
+    meter.record(2000, 65);
+    expect(meter.perSecond()).toBeCloseTo(32.5, 5);
+  });
+
   it('starts over when the counter goes back (a new ffmpeg)', () => {
     const meter = new RateMeter(4000);
     meter.record(0, 5000);

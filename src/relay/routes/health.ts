@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HEALTH_STATUSES } from '../../health/record.js';
 import type { HealthStore } from '../../health/store.js';
+import type { LapseSweeper } from '../../workers/lapse-sweeper.js';
 
 const summarySchema = z
   .object({
@@ -16,7 +17,7 @@ const summarySchema = z
   .meta({ id: 'HealthSummary' });
 
 export const healthRoutes =
-  (deps: { health: HealthStore }): FastifyPluginAsyncZod =>
+  (deps: { health: HealthStore; sweeper: LapseSweeper }): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/api/v1/health',
@@ -28,6 +29,9 @@ export const healthRoutes =
           response: { 200: summarySchema },
         },
       },
-      async () => deps.health.summary(),
+      async () => {
+        await deps.sweeper.sweep();
+        return deps.health.summary();
+      },
     );
   };

@@ -2,15 +2,16 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Gauge, type Registry } from 'prom-client';
 import { HEALTH_STATUSES } from '../../health/record.js';
 import type { HealthStore } from '../../health/store.js';
+import type { LapseSweeper } from '../../workers/lapse-sweeper.js';
 
 /**
  * GET /metrics in Prometheus's text format: this process's metrics (each worker exports the cameras it
  * ingests) and, on a relay, the deployment's counts by status from the kept aggregates.
  */
 export const metricsRoutes =
-  (deps: { metrics: Registry; health?: HealthStore }): FastifyPluginAsyncZod =>
+  (deps: { metrics: Registry; health?: HealthStore; sweeper?: LapseSweeper }): FastifyPluginAsyncZod =>
   async (app) => {
-    if (deps.health) registerDeploymentMetrics(deps.metrics, deps.health);
+    if (deps.health && deps.sweeper) registerDeploymentMetrics(deps.metrics, deps.health, deps.sweeper);
     app.get(
       '/metrics',
       {
@@ -22,15 +23,18 @@ export const metricsRoutes =
     );
   };
 
-function registerDeploymentMetrics(registry: Registry, health: HealthStore): void {
+function registerDeploymentMetrics(registry: Registry, health: HealthStore, sweeper: LapseSweeper): void {
   let summary: ReturnType<HealthStore['summary']> | null = null;
   // Both gauges are filled from one summary per scrape.
   const latest = () => {
-    summary ??= health.summary().finally(() => {
-      setImmediate(() => {
-        summary = null;
+    summary ??= sweeper
+      .sweep()
+      .then(() => health.summary())
+      .finally(() => {
+        setImmediate(() => {
+          summary = null;
+        });
       });
-    });
     return summary;
   };
   new Gauge({

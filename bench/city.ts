@@ -1,0 +1,257 @@
+/**
+ * A city on one machine: CAMERAS cameras (62,000 by default) imported through the API, then run by WORKERS
+ * `camrelay worker` processes whose ingest is simulated (no ffmpeg; bench/simulated-supervisor.ts), while
+ * leases, start commands, health, events and the relay are the real thing, on one real Redis.
+ *
+ *   npm run bench:city            CAMERAS=62000 WORKERS=4 by default
+ *
+ * Measures: import time; time until every camera is online; Redis memory per camera; Redis CPU and the
+ * busiest commands in steady state; latency of the health API under load; failover when a worker is
+ * SIGKILLed (until every camera is online again), with the slowest Redis command seen meanwhile.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { createLogger } from '../src/log.js';
+import { redisOptionsFromUrl } from '../src/redis/connection.js';
+import { startEmbeddedRedis } from '../src/redis/embedded.js';
+import { runCli } from '../test/support/cli.js';
+import { median } from './proc-stats.js';
+
+const CAMERAS = Number(process.env.CAMERAS ?? 62_000);
+const WORKERS = Number(process.env.WORKERS ?? 4);
+const ADMIN = `bench-${randomBytes(24).toString('hex')}`;
+const auth = { authorization: `Bearer ${ADMIN}` };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const progress = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const read = (key: string) => Number(new RegExp(`${key}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return read('used_cpu_sys') + read('used_cpu_user');
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
+}
+
+async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const line of (await redis.info('commandstats')).split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
+    if (match) stats.set(match[1] as string, { calls: Number(match[2]), usec: Number(match[3]) });
+  }
+  return stats;
+}
+
+async function main() {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'camrelay-city-'));
+  const embedded = await startEmbeddedRedis(dataDir, createLogger('warn'));
+  const redis = new Redis(redisOptionsFromUrl(embedded.url));
+  await redis.config('SET', 'latency-monitor-threshold', '10');
+  const env = {
+    REDIS_URL: embedded.url,
+    CAMRELAY_SECRET_KEY: randomBytes(32).toString('hex'),
+    CAMRELAY_ADMIN_TOKEN: ADMIN,
+    CAMERA_NETWORKS: '127.0.0.0/8',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+  };
+  // At info, so it says where it listens.
+  const relay = runCli(['relay'], { ...env, PORT: '0', RATE_LIMIT_PER_MIN: '1000000', LOG_LEVEL: 'info' });
+  const base = await Promise.race([
+    relay.url,
+    relay.exited.then(() => {
+      throw new Error(`the relay exited: ${relay.output.join('\n')}`);
+    }),
+  ]);
+  const workers: ChildProcess[] = [];
+  const rows: string[] = [];
+  try {
+    // Import: one CSV, addresses on loopback (the simulation connects to none of them).
+    const csv = ['id,name,url'];
+    for (let i = 0; i < CAMERAS; i++) {
+      csv.push(`cam-${i},Camera ${i},rtsp://127.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:554/stream1`);
+    }
+    progress(`relay at ${base}; importing ${CAMERAS} cameras`);
+    const memoryBefore = await usedMemory(redis);
+    let t = Date.now();
+    const imported = (await (
+      await fetch(`${base}/api/v1/cameras/import`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'text/csv' },
+        body: csv.join('\n'),
+      })
+    ).json()) as { imported: number; failed: number };
+    const importMs = Date.now() - t;
+    rows.push(
+      `| import ${CAMERAS} cameras (CSV, one request) | ${seconds(importMs)} (${imported.imported} imported, ${imported.failed} refused) |`,
+    );
+
+    // Assignment: workers start and take every camera.
+    const perWorker = Math.ceil(CAMERAS / Math.max(1, WORKERS - 1)) + 500;
+    t = Date.now();
+    for (let w = 1; w <= WORKERS; w++) workers.push(startWorker(env, `w${w}`, perWorker, dataDir));
+    const online = async () => {
+      const summary = (await (await fetch(`${base}/api/v1/health`, { headers: auth })).json()) as {
+        byStatus: { online: number };
+      };
+      return summary.byStatus.online;
+    };
+    for (let count = await online(); count < CAMERAS; count = await online()) {
+      progress(`${count} of ${CAMERAS} online`);
+      await sleep(2000);
+    }
+    rows.push(
+      `| all ${CAMERAS} cameras online after ${WORKERS} workers start | ${seconds(Date.now() - t)} |`,
+    );
+
+    progress('steady state');
+    // Steady state.
+    await sleep(5000);
+    const cpu0 = await redisCpuSeconds(redis);
+    const stats0 = await commandStats(redis);
+    const steadyMs = 20_000;
+    await sleep(steadyMs);
+    const cpu = ((await redisCpuSeconds(redis)) - cpu0) / (steadyMs / 1000);
+    const stats1 = await commandStats(redis);
+    const memory = await usedMemory(redis);
+    rows.push(
+      `| Redis memory | ${(memory / 2 ** 20).toFixed(0)} MB in all, ${((memory - memoryBefore) / CAMERAS).toFixed(0)} bytes a camera |`,
+    );
+    rows.push(`| Redis CPU in steady state | ${(cpu * 100).toFixed(1)} % of one core |`);
+    const busiest = [...stats1.entries()]
+      .map(([name, now]) => {
+        const before = stats0.get(name) ?? { calls: 0, usec: 0 };
+        return { name, calls: now.calls - before.calls, usec: now.usec - before.usec };
+      })
+      .sort((a, b) => b.usec - a.usec)
+      .slice(0, 5)
+      .map(
+        (c) =>
+          `${c.name} ${((c.usec / 1e6 / (steadyMs / 1000)) * 100).toFixed(1)} % (${Math.round(c.calls / (steadyMs / 1000))}/s)`,
+      );
+    rows.push(`| busiest Redis commands (share of one core, calls/s) | ${busiest.join('; ')} |`);
+
+    // API latency under load: 8 clients at once, for 10 s each.
+    const load = async (path: () => string) => {
+      const times: number[] = [];
+      const until = Date.now() + 10_000;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (Date.now() < until) {
+            const started = performance.now();
+            await (await fetch(`${base}${path()}`, { headers: auth })).arrayBuffer();
+            times.push(performance.now() - started);
+          }
+        }),
+      );
+      return `p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms (${Math.round(times.length / 10)} req/s)`;
+    };
+    rows.push(`| GET /api/v1/health, 8 clients | ${await load(() => '/api/v1/health')} |`);
+    rows.push(
+      `| GET /api/v1/cameras/:id/health, 8 clients | ${await load(() => `/api/v1/cameras/cam-${Math.floor(Math.random() * CAMERAS)}/health`)} |`,
+    );
+    rows.push(
+      `| GET /api/v1/cameras?limit=100 (a page), 8 clients | ${await load(() => '/api/v1/cameras?limit=100')} |`,
+    );
+
+    progress('failover');
+    // Failover: SIGKILL one worker, wait until every camera is online again.
+    const victim = workers[0] as ChildProcess;
+    const held = Number(await redis.hget(`camrelay:worker:w1`, 'streams'));
+    await redis.latency('RESET');
+    const pings: number[] = [];
+    let pinging = true;
+    const pinger = (async () => {
+      const probe = new Redis(redisOptionsFromUrl(embedded.url));
+      while (pinging) {
+        const started = performance.now();
+        await probe.ping();
+        pings.push(performance.now() - started);
+        await sleep(20);
+      }
+      probe.disconnect();
+    })();
+    const killedAt = Date.now();
+    victim.kill('SIGKILL');
+    let detectedMs: number | null = null;
+    for (let polls = 0; ; polls++) {
+      const count = await online();
+      if (polls % 4 === 0)
+        progress(`${count} of ${CAMERAS} online, ${seconds(Date.now() - killedAt)} after the kill`);
+      if (detectedMs === null && count < CAMERAS) detectedMs = Date.now() - killedAt;
+      if (detectedMs !== null && count === CAMERAS) break;
+      await sleep(250);
+    }
+    const recoveredMs = Date.now() - killedAt;
+    pinging = false;
+    await pinger;
+    const latency = (await redis.call('LATENCY', 'LATEST')) as Array<[string, number, number, number]>;
+    const worstEvent = latency.reduce((worst, [, , , max]) => Math.max(worst, max), 0);
+    rows.push(
+      `| worker SIGKILLed (held ${held} cameras): its cameras read offline after | ${seconds(detectedMs ?? 0)} |`,
+    );
+    rows.push(
+      `| ... and all ${CAMERAS} online again (on the ${WORKERS - 1} others) after | ${seconds(recoveredMs)} |`,
+    );
+    rows.push(
+      `| Redis during failover | slowest event ${worstEvent} ms (LATENCY LATEST); PING p50 ${median(pings).toFixed(1)} ms, max ${Math.max(...pings).toFixed(1)} ms |`,
+    );
+  } finally {
+    for (const worker of workers) worker.kill('SIGTERM');
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise((resolve) =>
+            worker.exitCode !== null || worker.signalCode !== null
+              ? resolve(null)
+              : worker.once('exit', resolve),
+          ),
+      ),
+    );
+    relay.child.kill('SIGTERM');
+    await relay.exited;
+    redis.disconnect();
+    await embedded.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  console.log(`\nCity simulation: ${CAMERAS} cameras, ${WORKERS} workers, simulated ingest, one Redis\n`);
+  console.log('| measure | result |');
+  console.log('|---|---|');
+  for (const row of rows) console.log(row);
+}
+
+function startWorker(
+  env: Record<string, string>,
+  id: string,
+  maxStreams: number,
+  dataDir: string,
+): ChildProcess {
+  const script = new URL('./sim-worker.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...env,
+      WORKER_ID: id,
+      WORKER_PORT: '0',
+      WORKER_MAX_STREAMS: String(maxStreams),
+      HLS_ROOT: path.join(dataDir, `hls-${id}`),
+    },
+    // Logs (warnings and up) go to the benchmark's stderr; stdin ties the worker's life to the benchmark's.
+    stdio: ['pipe', process.stderr, 'inherit'],
+  });
+  return child;
+}
+
+await main();
