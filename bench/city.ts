@@ -20,6 +20,7 @@ import { redisOptionsFromUrl } from '../src/redis/connection.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { runCli } from '../test/support/cli.js';
 import { median } from './proc-stats.js';
+import { commandStats, percentile, progress, redisCpuSeconds } from './redis-stats.js';
 
 const CAMERAS = Number(process.env.CAMERAS ?? 62_000);
 const WORKERS = Number(process.env.WORKERS ?? 4);
@@ -27,31 +28,10 @@ const ADMIN = `bench-${randomBytes(24).toString('hex')}`;
 const auth = { authorization: `Bearer ${ADMIN}` };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const progress = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const read = (key: string) => Number(new RegExp(`${key}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return read('used_cpu_sys') + read('used_cpu_user');
-}
 
 async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
-}
-
-async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
-  const stats = new Map<string, { calls: number; usec: number }>();
-  for (const line of (await redis.info('commandstats')).split('\n')) {
-    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
-    if (match) stats.set(match[1] as string, { calls: Number(match[2]), usec: Number(match[3]) });
-  }
-  return stats;
 }
 
 async function main() {
@@ -102,14 +82,21 @@ async function main() {
     const perWorker = Math.ceil(CAMERAS / Math.max(1, WORKERS - 1)) + 500;
     t = Date.now();
     for (let w = 1; w <= WORKERS; w++) workers.push(startWorker(env, `w${w}`, perWorker, dataDir));
+    // Progress lines name every status but online, to show where the others are.
+    let others = '';
     const online = async () => {
       const summary = (await (await fetch(`${base}/api/v1/health`, { headers: auth })).json()) as {
-        byStatus: { online: number };
+        byStatus: Record<string, number>;
       };
-      return summary.byStatus.online;
+      const { online: count = 0, ...rest } = summary.byStatus;
+      others = Object.entries(rest)
+        .filter(([, n]) => n > 0)
+        .map(([status, n]) => `${status} ${n}`)
+        .join(', ');
+      return count;
     };
     for (let count = await online(); count < CAMERAS; count = await online()) {
-      progress(`${count} of ${CAMERAS} online`);
+      progress(`${count} of ${CAMERAS} online (${others})`);
       await sleep(2000);
     }
     rows.push(
@@ -167,9 +154,13 @@ async function main() {
     );
 
     progress('failover');
-    // Failover: SIGKILL one worker, wait until every camera is online again.
-    const victim = workers[0] as ChildProcess;
-    const held = Number(await redis.hget(`camrelay:worker:w1`, 'streams'));
+    // Failover: SIGKILL the worker that holds most cameras, wait until every camera is online again.
+    const holdings = await Promise.all(
+      workers.map(async (_, i) => Number(await redis.hget(`camrelay:worker:w${i + 1}`, 'streams'))),
+    );
+    const held = Math.max(...holdings);
+    const victim = workers[holdings.indexOf(held)] as ChildProcess;
+    progress(`cameras per worker: ${holdings.join(', ')}`);
     await redis.latency('RESET');
     const pings: number[] = [];
     let pinging = true;
@@ -189,8 +180,11 @@ async function main() {
     for (let polls = 0; ; polls++) {
       const count = await online();
       if (polls % 4 === 0)
-        progress(`${count} of ${CAMERAS} online, ${seconds(Date.now() - killedAt)} after the kill`);
+        progress(
+          `${count} of ${CAMERAS} online, ${seconds(Date.now() - killedAt)} after the kill (${others})`,
+        );
       if (detectedMs === null && count < CAMERAS) detectedMs = Date.now() - killedAt;
+      if (polls === 60) await describeStragglers(redis);
       if (detectedMs !== null && count === CAMERAS) break;
       await sleep(250);
     }
@@ -230,6 +224,30 @@ async function main() {
   console.log('| measure | result |');
   console.log('|---|---|');
   for (const row of rows) console.log(row);
+}
+
+/** Where the cameras that are not online are, with the latest events of a few: for a slow failover. */
+async function describeStragglers(redis: Redis): Promise<void> {
+  const groups = new Map<string, string[]>();
+  for (let i = 0; i < CAMERAS; i += 1000) {
+    const pipeline = redis.pipeline();
+    const ids = Array.from({ length: Math.min(1000, CAMERAS - i) }, (_, j) => `cam-${i + j}`);
+    for (const id of ids) pipeline.hmget(`camrelay:health:${id}`, 'status', 'workerId');
+    const results = (await pipeline.exec()) ?? [];
+    results.forEach(([, fields], j) => {
+      const [status, workerId] = fields as [string | null, string | null];
+      if (status === 'online') return;
+      const group = `${status} on ${workerId || 'no worker'}`;
+      groups.set(group, [...(groups.get(group) ?? []), ids[j] as string]);
+    });
+  }
+  for (const [group, ids] of groups) {
+    progress(`not online: ${ids.length} ${group}, e.g. ${ids.slice(0, 3).join(' ')}`);
+    for (const id of ids.slice(0, 2)) {
+      const history = await redis.lrange(`camrelay:history:${id}`, 0, 4);
+      progress(`  ${id}: ${history.join(' | ')}`);
+    }
+  }
 }
 
 function startWorker(

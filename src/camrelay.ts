@@ -97,7 +97,7 @@ async function start(
   const leaseRedis = runsWorker
     ? connect(createRedis(redisOptions, `camrelay-${role}-leases`), teardown)
     : redis;
-  const health = new HealthStore(redis, keys, config.health.leaseMs, leaseRedis);
+  const health = new HealthStore(redis, keys, config.health, leaseRedis);
   const queue = new IngestQueue(redisOptions, keys.prefix);
   await queue.ready();
   teardown.add(() => queue.close());

@@ -145,10 +145,15 @@ export const configKeys = z.strictObject({
   /** How often a worker writes fps, bitrate and segment age of its cameras (leases are renewed apart). */
   HEALTH_PUBLISH_INTERVAL_MS: integer(200, 300_000).default(10_000),
   /**
-   * How long a worker's hold on a camera lasts without renewal (it renews every third of it). A killed
+   * How long a worker's hold on a camera lasts without renewal (it renews every quarter of it). A killed
    * worker's cameras read offline, and move to other workers, about this long after it dies.
    */
   CAMERA_LEASE_TTL_MS: integer(1500, 120_000).default(6000),
+  /**
+   * How long a new or re-enabled camera may wait for a worker before it reads offline ("no worker has
+   * taken this camera"). Long enough for a large import to be taken up without false alarms.
+   */
+  CAMERA_START_WAIT_MS: integer(1000, 600_000).default(30_000),
   /** An on-demand camera stops this long after the last playlist request. */
   ON_DEMAND_IDLE_SEC: integer(5, 86_400).default(60),
   /** How long a first playlist request for an on-demand camera waits for the ingest to start. */
@@ -231,7 +236,11 @@ export const configSchema = configKeys
         lockDurationMs: keys.WORKER_LOCK_DURATION_MS,
         stalledIntervalMs: keys.WORKER_STALLED_INTERVAL_MS,
       },
-      health: { publishIntervalMs: keys.HEALTH_PUBLISH_INTERVAL_MS, leaseMs: keys.CAMERA_LEASE_TTL_MS },
+      health: {
+        publishIntervalMs: keys.HEALTH_PUBLISH_INTERVAL_MS,
+        leaseMs: keys.CAMERA_LEASE_TTL_MS,
+        startWaitMs: keys.CAMERA_START_WAIT_MS,
+      },
       onDemand: { idleSec: keys.ON_DEMAND_IDLE_SEC, startWaitMs: keys.ON_DEMAND_START_WAIT_MS },
       demo: { rtspPort: keys.DEMO_RTSP_PORT },
       security: {

@@ -138,6 +138,30 @@ return 1`,
 );
 
 /**
+ * ARGV[5] workerId, then per camera: id, status, number of field/value strings, those strings. A worker's
+ * periodic reports, many in one call (one script call per camera cost a fifth of Redis's CPU at 62,000
+ * cameras). Written only for the owner; returns the cameras another worker owns now.
+ */
+export const REPORT_MANY = new LuaScript(
+  `${PRELUDE}
+local worker, taken, i = ARGV[5], {}, 6
+while i <= #ARGV do
+  local id, status, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local key = healthPrefix .. id
+  local owner = redis.call('HGET', key, 'workerId')
+  if owner == worker then
+    setStatus(id, key, redis.call('HGET', key, 'status'), status, '')
+    if n > 0 then redis.call('HSET', key, unpack(ARGV, i + 3, i + 2 + n)) end
+  elseif owner and owner ~= '' then
+    taken[#taken + 1] = id
+  end
+  i = i + 3 + n
+end
+return taken`,
+  COMMON_KEYS,
+);
+
+/**
  * ARGV[5] cameraId, ARGV[6] workerId, ARGV[7] status ('offline': handed back, another worker should take it
  * within ARGV[9] ms; 'idle': nobody watches it), ARGV[8] reason. The owner lets go.
  */
@@ -210,4 +234,4 @@ return now`,
   2,
 );
 
-export const ALL_SCRIPTS = [REGISTER, CLAIM, RENEW, REPORT, RELEASE, REMOVE, SWEEP, WORKER_BEAT];
+export const ALL_SCRIPTS = [REGISTER, CLAIM, RENEW, REPORT, REPORT_MANY, RELEASE, REMOVE, SWEEP, WORKER_BEAT];

@@ -18,12 +18,14 @@ import {
   REMOVE,
   RENEW,
   REPORT,
+  REPORT_MANY,
   SWEEP,
   WORKER_BEAT,
 } from './scripts.js';
 
 const SWEEP_BATCH = 200;
 const PIPELINE_BATCH = 500;
+const REPORT_BATCH = 500;
 const RENEW_BATCH = 2000;
 /** Status changes kept for the whole deployment (the SSE resume window) and per camera (its history). */
 const EVENTS_MAX_LENGTH = 10_000;
@@ -40,13 +42,14 @@ export type ReportResult = 'written' | 'taken' | 'unowned';
 
 /**
  * The actual state of every camera in Redis, and who ingests it: written by workers, read by the relay.
- * `leaseMs` is how long a worker's hold on a camera lasts without renewal (CAMERA_LEASE_TTL_MS).
+ * `leaseMs` is how long a worker's hold on a camera lasts without renewal (CAMERA_LEASE_TTL_MS);
+ * `startWaitMs` how long a new camera may wait for a worker before it reads offline (CAMERA_START_WAIT_MS).
  */
 export class HealthStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    readonly leaseMs: number,
+    private readonly times: { leaseMs: number; startWaitMs: number },
     /** A connection of its own for lease renewals (workers), so they never queue behind other traffic. */
     private readonly leaseRedis: Redis = redis,
   ) {}
@@ -61,7 +64,7 @@ export class HealthStore {
    * disabled one is `disabled`.
    */
   async register(cameraId: string, status: 'starting' | 'idle' | 'disabled'): Promise<void> {
-    await this.run(REGISTER, [], [cameraId, status, this.leaseMs]);
+    await this.run(REGISTER, [], [cameraId, status, this.times.startWaitMs]);
   }
 
   /** Registers many cameras in few round trips, for imports. */
@@ -69,7 +72,12 @@ export class HealthStore {
     for (let i = 0; i < entries.length; i += PIPELINE_BATCH) {
       const pipeline = this.redis.pipeline();
       for (const { cameraId, status } of entries.slice(i, i + PIPELINE_BATCH)) {
-        REGISTER.queue(pipeline, this.commonKeys(), [...this.commonArgs(), cameraId, status, this.leaseMs]);
+        REGISTER.queue(pipeline, this.commonKeys(), [
+          ...this.commonArgs(),
+          cameraId,
+          status,
+          this.times.startWaitMs,
+        ]);
       }
       const failed = (await pipeline.exec())?.find(([err]) => err);
       if (failed?.[0]) throw failed[0];
@@ -89,7 +97,7 @@ export class HealthStore {
   /** Takes many cameras in one call: the answers, in order. */
   async claimMany(cameraIds: readonly string[], workerId: string): Promise<ClaimResult[]> {
     if (cameraIds.length === 0) return [];
-    const args = [workerId, this.leaseMs, ...cameraIds];
+    const args = [workerId, this.times.leaseMs, ...cameraIds];
     return (await this.run(CLAIM, [this.keys.cameras], args)) as ClaimResult[];
   }
 
@@ -100,7 +108,7 @@ export class HealthStore {
     // process (a large report pipeline) waits in front of a renewal.
     for (let i = 0; i < cameraIds.length; i += RENEW_BATCH) {
       const batch = cameraIds.slice(i, i + RENEW_BATCH);
-      const args = [...this.commonArgs(), workerId, this.leaseMs, ...batch];
+      const args = [...this.commonArgs(), workerId, this.times.leaseMs, ...batch];
       lost.push(...((await RENEW.run(this.leaseRedis, this.commonKeys(), args)) as string[]));
     }
     return lost;
@@ -120,33 +128,21 @@ export class HealthStore {
   }
 
   /**
-   * Many reports, pipelined in batches (so neither Redis nor this process is held long by one); returns the
-   * cameras another worker owns now.
+   * A worker's periodic reports, in batches of one script call each (so neither Redis nor this process is
+   * held long by one); returns the cameras another worker owns now.
    */
   async reportMany(
     workerId: string,
     reports: ReadonlyArray<{ cameraId: string; report: HealthReport }>,
   ): Promise<string[]> {
     const taken: string[] = [];
-    for (let i = 0; i < reports.length; i += PIPELINE_BATCH) {
-      const batch = reports.slice(i, i + PIPELINE_BATCH);
-      const pipeline = this.redis.pipeline();
-      for (const { cameraId, report } of batch) {
-        REPORT.queue(pipeline, this.commonKeys(), [
-          ...this.commonArgs(),
-          ...this.reportArgs(cameraId, workerId, report, {}),
-        ]);
+    for (let i = 0; i < reports.length; i += REPORT_BATCH) {
+      const args: Array<string | number> = [workerId];
+      for (const { cameraId, report } of reports.slice(i, i + REPORT_BATCH)) {
+        const fields = reportFields(report);
+        args.push(cameraId, report.status, fields.length, ...fields);
       }
-      const results = (await pipeline.exec()) ?? [];
-      const failed = results.find(([err]) => err);
-      if (failed?.[0]?.message.startsWith('NOSCRIPT')) {
-        await this.load();
-        return this.reportMany(workerId, reports);
-      }
-      if (failed?.[0]) throw failed[0];
-      batch.forEach(({ cameraId }, j) => {
-        if (reportResult(results[j]?.[1]) === 'taken') taken.push(cameraId);
-      });
+      taken.push(...((await this.run(REPORT_MANY, [], args)) as string[]));
     }
     return taken;
   }
@@ -158,7 +154,7 @@ export class HealthStore {
     status: 'offline' | 'idle',
     reason: string,
   ): Promise<void> {
-    await this.run(RELEASE, [], [cameraId, workerId, status, reason, this.leaseMs]);
+    await this.run(RELEASE, [], [cameraId, workerId, status, reason, this.times.leaseMs]);
   }
 
   async get(cameraId: string): Promise<HealthView | null> {
@@ -216,7 +212,7 @@ export class HealthStore {
       return value;
     }) as [[string, string], Record<string, string>, number];
     const nowMs = redisTimeMs(time);
-    const live = await this.redis.zcount(this.keys.workers, nowMs - this.leaseMs, '+inf');
+    const live = await this.redis.zcount(this.keys.workers, nowMs - this.times.leaseMs, '+inf');
     const byStatus = Object.fromEntries(
       HEALTH_STATUSES.map((s) => [s, Math.max(0, Number(counts[s] ?? 0))]),
     ) as Record<HealthStatus | 'unknown', number>;
@@ -230,7 +226,7 @@ export class HealthStore {
     await WORKER_BEAT.run(
       this.redis,
       [this.keys.workers, this.keys.worker(workerId)],
-      [workerId, this.leaseMs * 10, ...pairs],
+      [workerId, this.times.leaseMs * 10, ...pairs],
     );
   }
 

@@ -97,6 +97,13 @@ export class IngestRun {
     return this.done;
   }
 
+  /** SIGKILL at once, leaving the output unfinished: it may be another worker's already. */
+  async kill(): Promise<RunOutcome> {
+    this.watcher.stop();
+    await this.ffmpeg.kill();
+    return this.done;
+  }
+
   /**
    * Ends a run whose plan does not fit the camera's streams. SIGKILL, not SIGINT: on SIGINT ffmpeg would
    * finish its segment and playlist, and players would get video in a codec they were never meant to see.

@@ -61,9 +61,12 @@ export interface SupervisorEvents {
 }
 
 /** What a camera session needs of a supervisor; the benchmarks put a simulated one in its place. */
+export type StopHow = 'gracefully' | 'at-once';
+
 export interface Supervisor extends EventEmitter<SupervisorEvents> {
   start(): void;
-  stop(): Promise<void>;
+  /** 'at-once': SIGKILL, for a camera this worker lost, whose output is no longer its own to finish. */
+  stop(how?: StopHow): Promise<void>;
   reconfigure(target: IngestTarget): void;
   snapshot(): IngestSnapshot;
 }
@@ -96,6 +99,7 @@ const BITRATE_SEGMENTS = 5;
  */
 export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements Supervisor {
   private order: 'run' | 'stop' = 'stop';
+  private stopHow: StopHow = 'gracefully';
   private status: IngestStatus = 'stopped';
   private sinceMs = Date.now();
   private lastError: string | null = null;
@@ -142,14 +146,16 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
   start(): void {
     if (this.order === 'run') return;
     this.order = 'run';
+    this.stopHow = 'gracefully';
     this.loop = this.keepRunning().catch((err: unknown) => {
       this.log.error({ err }, 'supervisor loop failed');
     });
   }
 
   /** Order: stop. Resolves when ffmpeg has exited and the status is stopped. */
-  async stop(): Promise<void> {
+  async stop(how: StopHow = 'gracefully'): Promise<void> {
     this.order = 'stop';
+    this.stopHow = how;
     this.interrupt();
     await this.loop;
   }
@@ -222,7 +228,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
     this.run = run;
     this.log.info({ ffmpegPid: run.pid, plan }, 'ffmpeg started');
     // stop() or reconfigure() arrived while ffmpeg was being spawned.
-    if (this.wantsRestartNow || this.order !== 'run') void run.stop(this.settings.stopGraceMs);
+    if (this.wantsRestartNow || this.order !== 'run') this.endRun();
     this.startWatchdog();
     const outcome = await run.done;
     this.stopWatchdog();
@@ -396,8 +402,13 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
   private interrupt(): void {
     this.wantsRestartNow = this.order === 'run';
     this.wakes++;
-    void this.run?.stop(this.settings.stopGraceMs);
+    this.endRun();
     this.wake?.();
+  }
+
+  private endRun(): void {
+    if (this.stopHow === 'at-once') void this.run?.kill();
+    else void this.run?.stop(this.settings.stopGraceMs);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -87,7 +87,7 @@ export class CameraSession {
     supervisor.start();
     const end = await this.ended;
     this.ending = true;
-    await supervisor.stop();
+    await supervisor.stop(end === 'lost' ? 'at-once' : 'gracefully');
     return this.end(end);
   }
 

@@ -28,6 +28,8 @@ const EVENT_LOOP_CHECK_MS = 10_000;
 const START_CONCURRENCY = 8;
 /** A start command this worker cannot take (full, closing) goes back for others after this long. */
 const REQUEUE_DELAY_MS = 1000;
+/** Two renewals can fail or be slow before a worker fences itself (at two thirds of a lease). */
+const RENEWALS_PER_LEASE = 4;
 
 export interface IngestWorkerDeps {
   config: Config;
@@ -49,9 +51,10 @@ export interface IngestWorkerDeps {
 /**
  * A worker holds cameras by lease, not by never-ending jobs: BullMQ carries short "start camera X"
  * commands to whichever worker has room, and the worker then holds the camera's lease in Redis, renewing
- * all of its leases in one call every third of CAMERA_LEASE_TTL_MS. A camera whose lease runs out (its
- * worker died) is swept by any worker and started again elsewhere. A worker that cannot renew for half a
- * lease stops every ffmpeg it runs before anyone else may take them: there is never a second writer.
+ * all of its leases in one call every quarter of CAMERA_LEASE_TTL_MS. A camera whose lease runs out (its
+ * worker died) is swept by any worker and started again elsewhere. A worker that cannot renew for two
+ * thirds of a lease stops every ffmpeg it runs before anyone else may take them: there is never a second
+ * writer.
  * (One BullMQ job per camera, never ending, does not survive a worker's SIGKILL at city scale: see
  * BENCHMARKS.md.)
  */
@@ -64,7 +67,8 @@ export class IngestWorker {
   private readonly metrics: WorkerMetrics;
   private closing = false;
   /** Cameras being claimed right now, not yet in `sessions`. */
-  private claiming = 0;
+  private readonly claiming = new Set<string>();
+  private readonly claimsInFlight = new Set<Promise<unknown>>();
   /** Local time of the last renewal that Redis confirmed (sent at this time). */
   private renewedAtMs = Date.now();
   /** Where relays fetch this worker's HLS; known once its HTTP server listens. */
@@ -102,7 +106,7 @@ export class IngestWorker {
     });
     await this.beat();
     const leaseMs = config.health.leaseMs;
-    this.every(leaseMs / 3, () => this.renew());
+    this.every(leaseMs / RENEWALS_PER_LEASE, () => this.renew());
     this.every(FENCE_CHECK_MS, async () => this.fence());
     this.every(SWEEP_INTERVAL_MS, async () => {
       await this.deps.sweeper.sweep();
@@ -141,6 +145,7 @@ export class IngestWorker {
     for (const timer of this.timers) clearInterval(timer);
     this.eventLoopDelay.disable();
     await this.consumer?.pause(true);
+    await Promise.allSettled([...this.claimsInFlight]);
     const running = [...this.sessions.values()];
     for (const { session } of running) session.release();
     await Promise.all(running.map(({ done }) => done));
@@ -159,34 +164,51 @@ export class IngestWorker {
     const ids = job.data.cameraIds;
     const runningHere = ids.filter((id) => this.sessions.get(id)?.session.isEnding === false);
     await this.refresh(runningHere);
-    const wanted = ids.filter((id) => !runningHere.includes(id));
+    const others = ids.filter((id) => !runningHere.includes(id));
+    await Promise.all(others.map((id) => this.sessions.get(id)?.done));
+    // Checked after the wait: another command may have claimed or started some of them meanwhile, and a
+    // second session for one camera would be a second ffmpeg.
+    const wanted = others.filter((id) => !this.sessions.has(id) && !this.claiming.has(id));
     if (wanted.length === 0) return 'running here';
-    await Promise.all(wanted.map((id) => this.sessions.get(id)?.done));
-    const room = this.closing ? 0 : this.deps.config.worker.maxStreams - this.sessions.size - this.claiming;
+    const room = this.closing
+      ? 0
+      : this.deps.config.worker.maxStreams - this.sessions.size - this.claiming.size;
     if (room <= 0) {
       await job.moveToDelayed(Date.now() + REQUEUE_DELAY_MS, token);
       throw new DelayedError();
     }
     const take = wanted.slice(0, room);
-    const claims = await this.claim(take);
-    take.forEach((id, i) => {
-      if (claims[i] === 'ok') this.launch(id);
-    });
+    const claims = await this.claimAndLaunch(take);
     if (wanted.length > take.length) await this.deps.queue.ensureMany(wanted.slice(take.length));
     return countBy(claims);
   }
 
-  /** Claims count against room while in flight, so concurrent commands never overfill this worker. */
-  private async claim(cameraIds: string[]): Promise<ClaimResult[]> {
-    this.claiming += cameraIds.length;
+  /**
+   * Claims count against room while in flight, so concurrent commands never overfill this worker, and
+   * close() waits for them, so no camera starts after it has handed the others back.
+   */
+  private async claimAndLaunch(cameraIds: string[]): Promise<ClaimResult[]> {
+    for (const id of cameraIds) this.claiming.add(id);
+    const claimed = this.deps.health.claimMany(cameraIds, this.id).then((claims) => {
+      cameraIds.forEach((id, i) => {
+        if (claims[i] === 'ok') this.launch(id);
+      });
+      return claims;
+    });
+    this.claimsInFlight.add(claimed);
     try {
-      return await this.deps.health.claimMany(cameraIds, this.id);
+      return await claimed;
     } finally {
-      this.claiming -= cameraIds.length;
+      this.claimsInFlight.delete(claimed);
+      for (const id of cameraIds) this.claiming.delete(id);
     }
   }
 
   private launch(cameraId: string): void {
+    if (this.sessions.has(cameraId)) {
+      this.log.error({ cameraId }, 'camera is running here already; not starting it twice');
+      return;
+    }
     const session = new CameraSession(cameraId, {
       ...this.deps,
       workerId: this.id,
@@ -229,7 +251,7 @@ export class IngestWorker {
     const lost = ids.length > 0 ? await this.deps.health.renew(this.id, ids) : [];
     this.renewedAtMs = sentAtMs;
     const tookMs = Date.now() - sentAtMs;
-    if (lost.length > 0 || tookMs > this.deps.config.health.leaseMs / 3) {
+    if (lost.length > 0 || tookMs > this.deps.config.health.leaseMs / RENEWALS_PER_LEASE) {
       this.log.warn(
         { cameras: ids.length, lost: lost.length, tookMs },
         'lease renewal was slow or lost cameras',
@@ -239,12 +261,14 @@ export class IngestWorker {
   }
 
   /**
-   * Fencing: a worker that could not renew for half a lease stops all its ffmpeg, before the lease can run
-   * out and another worker take the cameras. Keeping one writer per camera matters more than staying up.
+   * Fencing: a worker that could not renew for two thirds of a lease stops all its ffmpeg, before the lease
+   * can run out and another worker take the cameras. Keeping one writer per camera matters more than
+   * staying up. The lease in Redis runs from when Redis ran the last renewal, which is after it was sent,
+   * so the last third is a margin for stopping and for a late timer, never a race.
    */
   private fence(): void {
     const silentMs = Date.now() - this.renewedAtMs;
-    if (this.sessions.size === 0 || silentMs <= this.deps.config.health.leaseMs / 2) return;
+    if (this.sessions.size === 0 || silentMs <= (this.deps.config.health.leaseMs * 2) / 3) return;
     this.log.error(
       { silentMs, cameras: this.sessions.size },
       'cannot renew camera leases; stopping every ffmpeg',

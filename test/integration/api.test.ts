@@ -121,7 +121,7 @@ describe('camera API', () => {
     await create({ id: 'lonely', name: 'Lonely', url: 'rtsp://127.0.0.5/a' });
     const first = await (await relay.api('/api/v1/cameras/lonely/health')).json();
     expect(first).toMatchObject({ cameraId: 'lonely', status: 'starting', workerId: null });
-    await new Promise((resolve) => setTimeout(resolve, relay.config.health.leaseMs + 1500));
+    await new Promise((resolve) => setTimeout(resolve, relay.config.health.startWaitMs + 1500));
     const later = await (await relay.api('/api/v1/cameras/lonely/health')).json();
     expect(later).toMatchObject({ status: 'offline', lastError: 'no worker has taken this camera' });
   });

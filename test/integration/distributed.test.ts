@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type RtspCameras, startRtspCameras } from '../../src/demo/rtsp-cameras.js';
 import { parseMediaPlaylist } from '../../src/ingest/playlist.js';
 import { type CliRun, killAll, runCli, workerEnv } from '../support/cli.js';
+import { startPartitionProxy } from '../support/partition-proxy.js';
 import { ffmpegWritingInto, processTable } from '../support/processes.js';
 import { startTestCamrelay, type TestCamrelay } from '../support/test-camrelay.js';
 import { sleep, waitFor } from '../support/wait.js';
@@ -61,15 +62,21 @@ describe('workers sharing cameras', () => {
     return records.every((r) => r.status === 'online' && r.workerId === workerId);
   };
 
-  it('moves every camera of a SIGKILLed worker to the survivor, never with two ffmpeg at once', async () => {
-    const first = worker('w-first');
-    await first.url;
+  /** Registers the cameras unless an earlier test did. */
+  const register = async () => {
     for (const [i, id] of CAMERAS.entries()) {
-      await relay.api('/api/v1/cameras', {
+      const response = await relay.api('/api/v1/cameras', {
         method: 'POST',
         json: { id, name: id, url: cameras.url(i % 2 ? 'a' : 'b') },
       });
+      expect([201, 409]).toContain(response.status);
     }
+  };
+
+  it('moves every camera of a SIGKILLed worker to the survivor, never with two ffmpeg at once', async () => {
+    const first = worker('w-first');
+    await first.url;
+    await register();
     await waitFor('all online on w-first', () => allOnlineOn('w-first'), { timeoutMs: 30_000 });
     const second = worker('w-second');
     await second.url;
@@ -102,6 +109,44 @@ describe('workers sharing cameras', () => {
     expect(writers).toEqual([]);
     third.child.kill('SIGTERM');
     await third.exited;
+  });
+
+  it('a worker cut off from Redis stops its ffmpeg before another takes its cameras, and keeps off them', async () => {
+    const proxy = await startPartitionProxy(inject('redisUrl'));
+    try {
+      const cutOff = runCli(
+        ['worker'],
+        workerEnv(relay, inject('redisUrl'), { WORKER_ID: 'w-cut', REDIS_URL: proxy.url }),
+      );
+      await cutOff.url;
+      await register();
+      await waitFor('all online on w-cut', () => allOnlineOn('w-cut'), { timeoutMs: 30_000 });
+      const other = worker('w-other');
+      await other.url;
+
+      proxy.cut();
+      // Fenced at two thirds of the 3 s lease: its ffmpeg go while the lease in Redis still runs.
+      await waitFor(
+        'no ffmpeg left for the cameras',
+        () => CAMERAS.every((id) => ffmpegWritingInto(path.join(relay.config.hlsRoot, id)).length === 0),
+        { timeoutMs: 3000, intervalMs: 50 },
+      );
+      expect(cutOff.output.join('\n')).toContain('cannot renew camera leases; stopping every ffmpeg');
+      await waitFor('all online on w-other', () => allOnlineOn('w-other'), { timeoutMs: 15_000 });
+
+      proxy.heal();
+      await sleep(3000);
+      expect(await allOnlineOn('w-other')).toBe(true);
+      for (const id of CAMERAS)
+        expect(ffmpegWritingInto(path.join(relay.config.hlsRoot, id))).toHaveLength(1);
+      expect(writers).toEqual([]);
+      expect(cutOff.child.exitCode).toBeNull();
+      for (const run of [cutOff, other]) run.child.kill('SIGTERM');
+      expect(await cutOff.exited).toEqual({ code: 0, signal: null });
+      await other.exited;
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -18,7 +18,7 @@ describe('HealthStore', () => {
 
   beforeAll(async () => {
     redis = new Redis(redisOptionsFromUrl(inject('redisUrl')));
-    health = new HealthStore(redis, keys, LEASE_MS);
+    health = new HealthStore(redis, keys, { leaseMs: LEASE_MS, startWaitMs: LEASE_MS });
     registry = new CameraRegistry(redis, keys);
     await health.load();
   });
@@ -57,6 +57,27 @@ describe('HealthStore', () => {
       'owned',
     ]);
     expect((await health.get('owned'))?.workerId).toBe('w2');
+  });
+
+  it('writes the periodic reports of a worker in one call: its own cameras only, counting status changes', async () => {
+    for (const id of ['mine-1', 'mine-2', 'theirs', 'nobodys']) await camera(id);
+    for (const id of ['mine-1', 'mine-2']) await health.claim(id, 'w-mine');
+    await health.claim('theirs', 'w-theirs');
+    await health.report('theirs', 'w-theirs', { status: 'online', fps: 12 });
+    const before = (await health.summary()).byStatus;
+    const taken = await health.reportMany('w-mine', [
+      { cameraId: 'mine-1', report: { status: 'online', fps: 25, bitrateKbps: 900, lastSegmentAtMs: 1000 } },
+      { cameraId: 'mine-2', report: { status: 'starting' } },
+      { cameraId: 'theirs', report: { status: 'stalled', fps: 0 } },
+      { cameraId: 'nobodys', report: { status: 'online', fps: 30 } },
+    ]);
+    expect(taken).toEqual(['theirs']);
+    expect(await health.get('mine-1')).toMatchObject({ status: 'online', fps: 25, bitrateKbps: 900 });
+    expect(await health.get('mine-2')).toMatchObject({ status: 'starting', fps: null });
+    expect(await health.get('theirs')).toMatchObject({ status: 'online', fps: 12, workerId: 'w-theirs' });
+    expect(await health.get('nobodys')).toMatchObject({ status: 'starting', fps: null });
+    const after = (await health.summary()).byStatus;
+    expect([after.online - before.online, after.starting - before.starting]).toEqual([1, -1]);
   });
 
   it('keeps a camera while its worker renews, in one call for all its cameras', async () => {

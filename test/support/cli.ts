@@ -49,7 +49,11 @@ export function killAll(): void {
 }
 
 /** Short health timings, so tests see status changes quickly. */
-export const FAST_HEALTH = { HEALTH_PUBLISH_INTERVAL_MS: '500', CAMERA_LEASE_TTL_MS: '3000' };
+export const FAST_HEALTH = {
+  HEALTH_PUBLISH_INTERVAL_MS: '500',
+  CAMERA_LEASE_TTL_MS: '3000',
+  CAMERA_START_WAIT_MS: '3000',
+};
 
 /** What a worker needs to join a test relay: its Redis, prefix, key and (unless given) its HLS folder. */
 export function workerEnv(

@@ -52,6 +52,7 @@ export async function startTestCamrelay(
     LOG_LEVEL: 'debug',
     HEALTH_PUBLISH_INTERVAL_MS: '500',
     CAMERA_LEASE_TTL_MS: '3000',
+    CAMERA_START_WAIT_MS: '3000',
     CAMRELAY_ADMIN_TOKEN: adminToken,
     CAMRELAY_SECRET_KEY: randomBytes(32).toString('hex'),
     CAMERA_NETWORKS: '127.0.0.0/8,::1/128',
