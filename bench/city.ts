@@ -3,7 +3,8 @@
  * `camrelay worker` processes whose ingest is simulated (no ffmpeg; bench/simulated-supervisor.ts), while
  * leases, start commands, health, events and the relay are the real thing, on one real Redis.
  *
- *   npm run bench:city            CAMERAS=62000 WORKERS=4 by default
+ *   npm run bench:city            CAMERAS=62000 WORKERS=4 by default; then runs the BullMQ baseline
+ *                                 (bench/bullmq-baseline.ts) at the same size, for comparison
  *
  * Measures: import time; time until every camera is online; Redis memory per camera; Redis CPU and the
  * busiest commands in steady state; latency of the health API under load; failover when a worker is

@@ -1,4 +1,4 @@
-/** Helpers the city benchmarks share: progress lines, percentiles, and Redis's own CPU and command counters. */
+/** Shared by the city benchmarks: progress lines, percentiles, Redis's own CPU and command counters. */
 import type { Redis } from 'ioredis';
 
 export interface CommandStat {
@@ -15,16 +15,31 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
+/**
+ * INFO, waited for while Redis answers BUSY (a script running past lua-time-limit): a finding to report,
+ * not a reason for the benchmark to die.
+ */
+async function info(redis: Redis, section: string): Promise<string> {
+  for (;;) {
+    try {
+      return await redis.info(section);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('BUSY')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /** CPU seconds (system + user) Redis has used since it started: its own count, whatever host it runs on. */
 export async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const read = (key: string) => Number(new RegExp(`${key}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  const cpu = await info(redis, 'cpu');
+  const read = (key: string) => Number(new RegExp(`${key}:([\\d.]+)`).exec(cpu)?.[1] ?? 0);
   return read('used_cpu_sys') + read('used_cpu_user');
 }
 
 export async function commandStats(redis: Redis): Promise<Map<string, CommandStat>> {
   const stats = new Map<string, CommandStat>();
-  for (const line of (await redis.info('commandstats')).split('\n')) {
+  for (const line of (await info(redis, 'commandstats')).split('\n')) {
     const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
     if (match) stats.set(match[1] as string, { calls: Number(match[2]), usec: Number(match[3]) });
   }

@@ -31,6 +31,7 @@ const SCRIPT = fileURLToPath(new URL('../../fixtures/rtsp-cameras.py', import.me
 /** Debian's python3: the one with GStreamer's bindings (python3-gi), whatever else is first on PATH. */
 const PYTHON = '/usr/bin/python3';
 const START_TIMEOUT_MS = 15_000;
+const COMMAND_TIMEOUT_MS = 10_000;
 
 /**
  * Real RTSP cameras from GStreamer's RTSP server (fixtures/rtsp-cameras.py), for the demo and the tests.
@@ -97,13 +98,20 @@ function firstLine(lines: Interface, child: ChildProcess, stderr: () => string):
   });
 }
 
+/** A command to the camera server; one that gets no answer fails rather than hangs its caller. */
 function command(child: ChildProcess, lines: Interface, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    lines.once('line', (line) => {
+    const onLine = (line: string) => {
+      clearTimeout(timer);
       const answer = JSON.parse(line) as { ok: boolean; error?: string };
       if (answer.ok) resolve();
       else reject(new Error(answer.error ?? `command failed: ${text}`));
-    });
+    };
+    const timer = setTimeout(() => {
+      lines.off('line', onLine);
+      reject(new Error(`RTSP test cameras did not answer "${text}" within ${COMMAND_TIMEOUT_MS} ms`));
+    }, COMMAND_TIMEOUT_MS);
+    lines.once('line', onLine);
     child.stdin?.write(`${text}\n`);
   });
 }

@@ -16,6 +16,12 @@ export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 /** The fields a worker reports for a camera it ingests; null clears a field. */
 export interface HealthReport {
   status: Exclude<HealthStatus, 'disabled' | 'idle'>;
+  /**
+   * How many status changes the reporting session had made when the report was taken. A report older than
+   * the last one written (a periodic report sent before, arriving after, a status change) is dropped, so a
+   * stale "online" never overwrites a newer "stalled". Absent: always written.
+   */
+  statusSeq?: number;
   lastError?: string | null;
   lastSegmentAtMs?: number | null;
   fps?: number | null;
@@ -115,7 +121,7 @@ export function toHealthView(
 export function reportFields(report: HealthReport): string[] {
   const pairs: string[] = [];
   for (const [key, value] of Object.entries(report)) {
-    if (key === 'status' || value === undefined) continue;
+    if (key === 'status' || key === 'statusSeq' || value === undefined) continue;
     pairs.push(key, value === null ? '' : String(value));
   }
   return pairs;

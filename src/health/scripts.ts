@@ -38,6 +38,17 @@ local function record(id, from, to, reason)
   redis.call('LTRIM', historyPrefix .. id, 0, tonumber(historyMax) - 1)
 end
 
+-- Whether a report taken after seq status changes of its session is as new as what is stored, which it
+-- then becomes; '' (no sequence) always is.
+local function fresh(key, seq)
+  seq = tonumber(seq)
+  if not seq then return true end
+  local stored = tonumber(redis.call('HGET', key, 'statusSeq') or '')
+  if stored and seq < stored then return false end
+  redis.call('HSET', key, 'statusSeq', seq)
+  return true
+end
+
 -- Moves a camera to a status: count, since, event. The caller has checked it may.
 local function setStatus(id, key, from, to, reason)
   if from == to then return end
@@ -85,7 +96,7 @@ local function claim(id)
   local heldUntil = tonumber(redis.call('ZSCORE', deadlines, id) or '0')
   if owner and owner ~= '' and owner ~= worker and heldUntil > now then return 'held' end
   setStatus(id, key, redis.call('HGET', key, 'status') or nil, 'starting', 'taken by worker ' .. worker)
-  redis.call('HSET', key, 'workerId', worker, 'lastError', '', 'fps', '', 'bitrateKbps', '')
+  redis.call('HSET', key, 'workerId', worker, 'lastError', '', 'fps', '', 'bitrateKbps', '', 'statusSeq', 0)
   redis.call('ZADD', deadlines, deadline, id)
   return 'ok'
 end
@@ -119,9 +130,10 @@ return lost`,
 );
 
 /**
- * ARGV[5] cameraId, ARGV[6] workerId, ARGV[7] status, ARGV[8] restart (0|1), ARGV[9] reason, then field/value
- * pairs. Applies only for the owner, so a worker that lost a camera never overwrites its new owner's truth.
- * Returns 1 when written, 0 when another worker owns the camera, -1 when nobody does (deleted, disabled).
+ * ARGV[5] cameraId, ARGV[6] workerId, ARGV[7] status, ARGV[8] restart (0|1), ARGV[9] reason, ARGV[10] status
+ * sequence (or ''), then field/value pairs. Applies only for the owner, so a worker that lost a camera never
+ * overwrites its new owner's truth, and only if not older than the last report written. Returns 1 when
+ * written (or dropped as stale), 0 when another worker owns the camera, -1 when nobody does.
  */
 export const REPORT = new LuaScript(
   `${PRELUDE}
@@ -130,15 +142,17 @@ local key = healthPrefix .. id
 local owner = redis.call('HGET', key, 'workerId')
 if not owner or owner == '' then return -1 end
 if owner ~= worker then return 0 end
+if not fresh(key, ARGV[10]) then return 1 end
 setStatus(id, key, redis.call('HGET', key, 'status'), status, ARGV[9])
 if ARGV[8] == '1' then redis.call('HINCRBY', key, 'restarts', 1) end
-if #ARGV > 9 then redis.call('HSET', key, unpack(ARGV, 10)) end
+if #ARGV > 10 then redis.call('HSET', key, unpack(ARGV, 11)) end
 return 1`,
   COMMON_KEYS,
 );
 
 /**
- * ARGV[5] workerId, then per camera: id, status, number of field/value strings, those strings. A worker's
+ * ARGV[5] workerId, then per camera: id, status, status sequence (or ''), number of field/value strings, those
+ * strings. A worker's
  * periodic reports, many in one call (one script call per camera cost a fifth of Redis's CPU at 62,000
  * cameras). Written only for the owner; returns the cameras another worker owns now.
  */
@@ -146,16 +160,18 @@ export const REPORT_MANY = new LuaScript(
   `${PRELUDE}
 local worker, taken, i = ARGV[5], {}, 6
 while i <= #ARGV do
-  local id, status, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local id, status, seq, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local key = healthPrefix .. id
   local owner = redis.call('HGET', key, 'workerId')
   if owner == worker then
-    setStatus(id, key, redis.call('HGET', key, 'status'), status, '')
-    if n > 0 then redis.call('HSET', key, unpack(ARGV, i + 3, i + 2 + n)) end
+    if fresh(key, seq) then
+      setStatus(id, key, redis.call('HGET', key, 'status'), status, '')
+      if n > 0 then redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + n)) end
+    end
   elseif owner and owner ~= '' then
     taken[#taken + 1] = id
   end
-  i = i + 3 + n
+  i = i + 4 + n
 end
 return taken`,
   COMMON_KEYS,

@@ -140,7 +140,7 @@ export class HealthStore {
       const args: Array<string | number> = [workerId];
       for (const { cameraId, report } of reports.slice(i, i + REPORT_BATCH)) {
         const fields = reportFields(report);
-        args.push(cameraId, report.status, fields.length, ...fields);
+        args.push(cameraId, report.status, report.statusSeq ?? '', fields.length, ...fields);
       }
       taken.push(...((await this.run(REPORT_MANY, [], args)) as string[]));
     }
@@ -270,7 +270,7 @@ export class HealthStore {
     report: HealthReport,
     change: { restart?: boolean; reason?: string | null },
   ): string[] {
-    const flags = [change.restart ? '1' : '0', change.reason ?? ''];
+    const flags = [change.restart ? '1' : '0', change.reason ?? '', String(report.statusSeq ?? '')];
     return [cameraId, workerId, report.status, ...flags, ...reportFields(report)];
   }
 }

@@ -47,6 +47,8 @@ export class CameraSession {
   /** When the session began (ms): an on-demand camera gets a full idle period before it can be idle. */
   readonly startedAtMs = Date.now();
   mode: Camera['mode'] = 'always';
+  /** Status changes this session has made; stamps its reports (HealthReport.statusSeq). */
+  private statusChanges = 0;
 
   constructor(
     readonly cameraId: string,
@@ -137,12 +139,18 @@ export class CameraSession {
   /** The current measurements, for the worker's periodic report. */
   report(): HealthReport | null {
     const snapshot = this.supervisor?.snapshot();
-    return snapshot && snapshot.status !== 'stopped' ? reportOf(snapshot) : null;
+    return snapshot && snapshot.status !== 'stopped' ? this.stamped(reportOf(snapshot)) : null;
+  }
+
+  /** Marks a report with how many status changes came before it, so Redis can drop it once outdated. */
+  private stamped(report: HealthReport): HealthReport {
+    return { ...report, statusSeq: this.statusChanges };
   }
 
   private follow(supervisor: Supervisor): void {
     supervisor.on('status', (change) => {
       if (change.to === 'stopped') return;
+      this.statusChanges++;
       const level = change.to === 'online' || change.to === 'starting' ? 'info' : 'warn';
       this.log[level]({ from: change.from, to: change.to, reason: change.reason }, `camera ${change.to}`);
       if (change.restart) this.deps.metrics.restarted(this.cameraId);
@@ -162,6 +170,7 @@ export class CameraSession {
    */
   private async cannotOpen(err: Error): Promise<SessionEnd> {
     this.log.error({ err }, 'cannot open the camera URL');
+    this.statusChanges++;
     await this.publish({ status: 'unsupported', lastError: err.message });
     const end = await this.ended;
     this.ending = true;
@@ -178,7 +187,12 @@ export class CameraSession {
 
   private async publish(report: HealthReport, change: { restart?: boolean; reason?: string | null } = {}) {
     try {
-      const result = await this.deps.health.report(this.cameraId, this.deps.workerId, report, change);
+      const result = await this.deps.health.report(
+        this.cameraId,
+        this.deps.workerId,
+        this.stamped(report),
+        change,
+      );
       // 'unowned': deleted or disabled; the registry's change ends the session and clears its output.
       if (result === 'taken') this.lostToAnother();
     } catch (err) {

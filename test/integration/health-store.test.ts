@@ -80,6 +80,28 @@ describe('HealthStore', () => {
     expect([after.online - before.online, after.starting - before.starting]).toEqual([1, -1]);
   });
 
+  it('drops a report older than the last one written: a late periodic "online" never hides a "stalled"', async () => {
+    await camera('seq');
+    await health.claim('seq', 'w-seq');
+    await health.report('seq', 'w-seq', { status: 'online', statusSeq: 2, fps: 25 });
+    await health.report('seq', 'w-seq', { status: 'stalled', statusSeq: 3, lastError: 'frozen' });
+    // Taken before the stall, arriving after it: one alone, and one in a worker's batch.
+    expect(await health.report('seq', 'w-seq', { status: 'online', statusSeq: 2, fps: 25 })).toBe('written');
+    await health.reportMany('w-seq', [
+      { cameraId: 'seq', report: { status: 'online', statusSeq: 2, fps: 25 } },
+    ]);
+    expect(await health.get('seq')).toMatchObject({ status: 'stalled', lastError: 'frozen' });
+    await health.reportMany('w-seq', [
+      { cameraId: 'seq', report: { status: 'stalled', statusSeq: 3, lastError: 'still frozen' } },
+    ]);
+    expect(await health.get('seq')).toMatchObject({ status: 'stalled', lastError: 'still frozen' });
+    // A new session (a new claim) counts from zero again.
+    await sleep(LEASE_MS + 100);
+    await health.claim('seq', 'w-next');
+    await health.report('seq', 'w-next', { status: 'online', statusSeq: 1, fps: 24 });
+    expect(await health.get('seq')).toMatchObject({ status: 'online', fps: 24, workerId: 'w-next' });
+  });
+
   it('keeps a camera while its worker renews, in one call for all its cameras', async () => {
     for (const id of ['r1', 'r2', 'r3']) {
       await camera(id);
