@@ -101,7 +101,7 @@ export class HealthStore {
     return (await this.run(CLAIM, [this.keys.cameras], args)) as ClaimResult[];
   }
 
-  /** Renews a worker's leases in one call; returns the cameras it does not own any more. */
+  /** Renews a worker's leases, 2,000 to a script call; returns the cameras it does not own any more. */
   async renew(workerId: string, cameraIds: readonly string[]): Promise<string[]> {
     const lost: string[] = [];
     // In batches, over the lease connection: no script holds Redis long, and no other traffic of this

@@ -51,7 +51,7 @@ export interface IngestWorkerDeps {
 /**
  * A worker holds cameras by lease, not by never-ending jobs: BullMQ carries short "start camera X"
  * commands to whichever worker has room, and the worker then holds the camera's lease in Redis, renewing
- * all of its leases in one call every quarter of CAMERA_LEASE_TTL_MS. A camera whose lease runs out (its
+ * all of its leases in a few script calls every quarter of CAMERA_LEASE_TTL_MS. A camera whose lease runs out (its
  * worker died) is swept by any worker and started again elsewhere. A worker that cannot renew for two
  * thirds of a lease stops every ffmpeg it runs before anyone else may take them: there is never a second
  * writer.
@@ -264,7 +264,7 @@ export class IngestWorker {
    * Fencing: a worker that could not renew for two thirds of a lease stops all its ffmpeg, before the lease
    * can run out and another worker take the cameras. Keeping one writer per camera matters more than
    * staying up. The lease in Redis runs from when Redis ran the last renewal, which is after it was sent,
-   * so the last third is a margin for stopping and for a late timer, never a race.
+   * so the last third is the margin for killing ffmpeg and for a timer that fires late.
    */
   private fence(): void {
     const silentMs = Date.now() - this.renewedAtMs;
