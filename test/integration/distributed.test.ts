@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -180,6 +180,7 @@ describe('on-demand cameras and a relay on another host', () => {
     killAll();
     await relay?.close();
     await cameras?.stop();
+    if (workerHls) await rm(workerHls, { recursive: true, force: true });
   });
 
   const workerMetric = async (name: string) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,16 +91,20 @@ describe('loadConfig', () => {
 
   it('reads a JSON file, lets the environment win, and names unknown keys in it', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'camrelay-config-'));
-    const file = path.join(dir, 'camrelay.json');
-    writeFileSync(file, JSON.stringify({ PORT: 9000, HOST: '0.0.0.0', LOG_LEVEL: 'debug' }));
-    const config = loadConfig({ CONFIG_FILE: file, LOG_LEVEL: 'warn' });
-    expect(config.http.port).toBe(9000);
-    expect(config.http.host).toBe('0.0.0.0');
-    expect(config.logLevel).toBe('warn');
-    writeFileSync(file, JSON.stringify({ PROT: 9000 }));
-    expect(errorOf({ CONFIG_FILE: file })).toMatch(/PROT: is not a camrelay setting/);
-    writeFileSync(file, '{ not json');
-    expect(errorOf({ CONFIG_FILE: file })).toMatch(/CONFIG_FILE: .* is not valid/);
+    try {
+      const file = path.join(dir, 'camrelay.json');
+      writeFileSync(file, JSON.stringify({ PORT: 9000, HOST: '0.0.0.0', LOG_LEVEL: 'debug' }));
+      const config = loadConfig({ CONFIG_FILE: file, LOG_LEVEL: 'warn' });
+      expect(config.http.port).toBe(9000);
+      expect(config.http.host).toBe('0.0.0.0');
+      expect(config.logLevel).toBe('warn');
+      writeFileSync(file, JSON.stringify({ PROT: 9000 }));
+      expect(errorOf({ CONFIG_FILE: file })).toMatch(/PROT: is not a camrelay setting/);
+      writeFileSync(file, '{ not json');
+      expect(errorOf({ CONFIG_FILE: file })).toMatch(/CONFIG_FILE: .* is not valid/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('returns a frozen object', () => {
