@@ -131,7 +131,13 @@ describe('workers sharing cameras', () => {
         () => CAMERAS.every((id) => ffmpegWritingInto(path.join(relay.config.hlsRoot, id)).length === 0),
         { timeoutMs: 3000, intervalMs: 50 },
       );
-      expect(cutOff.output.join('\n')).toContain('cannot renew camera leases; stopping every ffmpeg');
+      // The log line was written before the kills, but may reach us through the pipe after them.
+      await waitFor(
+        'the worker saying why',
+        () =>
+          cutOff.output.some((line) => line.includes('cannot renew camera leases; stopping every ffmpeg')),
+        { timeoutMs: 2000, intervalMs: 50 },
+      );
       await waitFor('all online on w-other', () => allOnlineOn('w-other'), { timeoutMs: 15_000 });
 
       proxy.heal();
