@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine to run and test camrelay. Idempotent, and quick when all is present:
-#   - apt packages: ffmpeg, redis-server, GStreamer's RTSP server for demo/test cameras, docker-compose
-#     (only to validate docker-compose.yml; no engine needed)
+#   - apt packages: ffmpeg, redis-server, GStreamer's RTSP server for demo/test cameras, Chromium for the
+#     browser tests, docker-compose (only to validate docker-compose.yml; no engine needed)
 #   - npm dependencies (npm ci, only when package-lock.json changed) and the TypeScript build
 # Usage: scripts/setup.sh [--no-build]
 set -euo pipefail
@@ -20,6 +20,7 @@ APT_PACKAGES=(
   fonts-dejavu-core
   docker-compose
   openssl
+  chromium
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }

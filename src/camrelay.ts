@@ -11,7 +11,9 @@ import { Errors } from './errors.js';
 import { EventFeed } from './health/event-feed.js';
 import { HealthStore } from './health/store.js';
 import { configureFfmpeg, resolveFfmpegPath } from './ingest/ffmpeg.js';
+import { firstFrameJpeg } from './ingest/first-frame.js';
 import { createSupervisor as createIngestSupervisor, type SupervisorFactory } from './ingest/supervisor.js';
+import { LayoutStore } from './layouts/layout-store.js';
 import type { Logger } from './log.js';
 import { createMetricsRegistry } from './metrics.js';
 import { createRedis, createSubscriber, redisOptionsFromUrl } from './redis/connection.js';
@@ -20,6 +22,7 @@ import { type RedisKeys, redisKeys } from './redis/keys.js';
 import { buildRelayApp } from './relay/app.js';
 import { HlsSource } from './relay/hls-source.js';
 import { OnDemand } from './relay/on-demand.js';
+import { Snapshots } from './relay/snapshots.js';
 import { buildWorkerApp } from './relay/worker-app.js';
 import { AuditLog } from './security/audit.js';
 import { CameraNetworks } from './security/camera-networks.js';
@@ -193,6 +196,8 @@ async function start(
       },
       audit: new AuditLog(redis, keys),
       importer: new CameraImport(registry, health, queue, sources),
+      layouts: new LayoutStore(redis, keys),
+      snapshots: new Snapshots(source, snapshotDecoder(config, runsWorker && !options.createSupervisor)),
     });
   }
   const port = role === 'worker' ? config.worker.port : config.http.port;
@@ -286,4 +291,19 @@ function every(
   void run();
   const timer = setInterval(run, ms);
   teardown.add(async () => clearInterval(timer));
+}
+
+/** Snapshots decode with ffmpeg: set up already where a worker runs, else on the first snapshot asked for. */
+function snapshotDecoder(config: Config, ready: boolean): (segment: Buffer) => Promise<Buffer> {
+  let configured: Promise<void> | null = ready ? Promise.resolve() : null;
+  return async (segment) => {
+    configured ??= configureFfmpeg(resolveFfmpegPath(config.ffmpeg.path));
+    try {
+      await configured;
+    } catch (err) {
+      configured = null;
+      throw new Errors.SNAPSHOTS_UNAVAILABLE((err as Error).message);
+    }
+    return firstFrameJpeg(segment);
+  };
 }

@@ -36,6 +36,26 @@ export const Errors = {
     'camera %s already exists',
     409,
   ),
+  LAYOUT_NOT_FOUND: createError<'CAMRELAY_ERR_LAYOUT_NOT_FOUND', 404, [string]>(
+    'CAMRELAY_ERR_LAYOUT_NOT_FOUND',
+    'layout %s does not exist',
+    404,
+  ),
+  LAYOUT_EXISTS: createError<'CAMRELAY_ERR_LAYOUT_EXISTS', 409, [string]>(
+    'CAMRELAY_ERR_LAYOUT_EXISTS',
+    'layout %s already exists',
+    409,
+  ),
+  NO_SNAPSHOT: createError<'CAMRELAY_ERR_NO_SNAPSHOT', 404, [string]>(
+    'CAMRELAY_ERR_NO_SNAPSHOT',
+    'camera %s is not streaming now, so it has no recent picture',
+    404,
+  ),
+  SNAPSHOTS_UNAVAILABLE: createError<'CAMRELAY_ERR_SNAPSHOTS_UNAVAILABLE', 503, [string]>(
+    'CAMRELAY_ERR_SNAPSHOTS_UNAVAILABLE',
+    'snapshots need ffmpeg on this relay: %s',
+    503,
+  ),
   NOT_FOUND: createError<'CAMRELAY_ERR_NOT_FOUND', 404, []>('CAMRELAY_ERR_NOT_FOUND', 'not found', 404),
   UNAUTHENTICATED: createError<'CAMRELAY_ERR_UNAUTHENTICATED', 401, []>(
     'CAMRELAY_ERR_UNAUTHENTICATED',

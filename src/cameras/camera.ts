@@ -47,6 +47,18 @@ const cameraName = z
   .min(1, { error: 'must not be empty' })
   .max(200, { error: 'must be at most 200 characters' });
 
+const cameraTags = z
+  .array(
+    z
+      .string()
+      .trim()
+      .min(1, { error: 'must not be empty' })
+      .max(40, { error: 'must be at most 40 characters' })
+      .regex(/^[\p{L}\p{N} _.-]+$/u, { error: 'may hold letters, digits, spaces, _ . and - only' }),
+  )
+  .max(20, { error: 'at most 20 tags' })
+  .describe('Labels operators search by on the wall, e.g. "north", "gate".');
+
 export const cameraCreateSchema = z.strictObject({
   id: cameraIdSchema.optional(),
   name: cameraName,
@@ -55,6 +67,7 @@ export const cameraCreateSchema = z.strictObject({
   transcode: transcodeSchema.default('auto'),
   rtspTransport: rtspTransportSchema.default('tcp'),
   enabled: z.boolean().default(true),
+  tags: cameraTags.default([]),
 });
 export type CameraCreate = z.output<typeof cameraCreateSchema>;
 
@@ -66,6 +79,7 @@ export const cameraPatchSchema = z
     transcode: transcodeSchema.optional(),
     rtspTransport: rtspTransportSchema.optional(),
     enabled: z.boolean().optional(),
+    tags: cameraTags.optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, { error: 'must change at least one field' });
 export type CameraPatch = z.output<typeof cameraPatchSchema>;
@@ -82,6 +96,8 @@ export interface Camera {
   transcode: 'auto' | 'copy' | 'h264';
   rtspTransport: 'tcp' | 'udp';
   enabled: boolean;
+  /** Absent on cameras stored before tags existed. */
+  tags?: string[];
   createdAt: string;
   updatedAt: string;
   /** Bumped on every change, so a worker can tell a stale copy from the current one. */
@@ -102,6 +118,7 @@ export const cameraViewSchema = z
     transcode: transcodeSchema,
     rtspTransport: rtspTransportSchema,
     enabled: z.boolean(),
+    tags: z.array(z.string()),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -118,6 +135,7 @@ export function toCameraView(camera: Camera): CameraView {
     transcode: camera.transcode,
     rtspTransport: camera.rtspTransport,
     enabled: camera.enabled,
+    tags: camera.tags ?? [],
     createdAt: camera.createdAt,
     updatedAt: camera.updatedAt,
   };

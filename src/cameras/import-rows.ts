@@ -1,11 +1,21 @@
 import { parse } from 'csv-parse/sync';
 
 /** CSV columns, in the order the header may name them; any order works, unknown columns are refused. */
-export const CSV_COLUMNS = ['id', 'name', 'url', 'mode', 'transcode', 'rtspTransport', 'enabled'] as const;
+export const CSV_COLUMNS = [
+  'id',
+  'name',
+  'url',
+  'mode',
+  'transcode',
+  'rtspTransport',
+  'enabled',
+  'tags',
+] as const;
 
 /**
  * Rows of a camera import (pure): a JSON array or { cameras: [...] } as it is, or CSV with a header line.
- * CSV cells are text: empty cells are left out (so defaults apply) and true/false become booleans, then every
+ * CSV cells are text: empty cells are left out (so defaults apply), true/false become booleans and tags are
+ * separated by semicolons (a comma would need quoting), then every
  * row goes through the same schema as POST /api/v1/cameras.
  */
 export function importRows(body: unknown): unknown[] | { error: string } {
@@ -27,9 +37,15 @@ function csvRows(text: string): unknown[] | { error: string } {
     Object.fromEntries(
       Object.entries(record)
         .filter(([, value]) => value !== '')
-        .map(([key, value]) => [key, key === 'enabled' ? booleanCell(value) : value]),
+        .map(([key, value]) => [key, cell(key, value)]),
     ),
   );
+}
+
+function cell(key: string, value: string): unknown {
+  if (key === 'enabled') return booleanCell(value);
+  if (key === 'tags') return value.split(';').map((tag) => tag.trim());
+  return value;
 }
 
 function booleanCell(value: string): boolean | string {

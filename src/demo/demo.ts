@@ -86,6 +86,7 @@ function registration(camera: DemoCamera, url: string): CameraCreate {
     transcode: 'auto',
     rtspTransport: 'tcp',
     enabled: true,
+    tags: ['demo'],
   };
 }
 
@@ -126,6 +127,7 @@ function printBanner(
     '',
     'camrelay demo is running. Ctrl-C stops it.',
     '',
+    `  video wall   ${base}/wall   (sign in with the admin token)`,
     `  admin token  ${token}`,
     '               (every API call needs it: as a bearer token, or sign in with POST /api/v1/session)',
     `  API          curl ${auth} ${base}/api/v1/cameras`,

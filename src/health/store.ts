@@ -172,6 +172,23 @@ export class HealthStore {
     return toHealthView(cameraId, fields, deadline === null ? null : Number(deadline), redisTimeMs(time));
   }
 
+  /** Many cameras' health in one round trip, in order; null for a camera with no record. */
+  async getMany(cameraIds: readonly string[]): Promise<Array<HealthView | null>> {
+    const pipeline = this.redis.pipeline().time();
+    for (const id of cameraIds) pipeline.hgetall(this.keys.health(id)).zscore(this.keys.healthDeadlines, id);
+    const values = ((await pipeline.exec()) ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    const nowMs = redisTimeMs(values[0] as [string, string]);
+    return cameraIds.map((id, i) => {
+      const fields = values[1 + 2 * i] as Record<string, string>;
+      const deadline = values[2 + 2 * i] as string | null;
+      if (Object.keys(fields).length === 0) return null;
+      return toHealthView(id, fields, deadline === null ? null : Number(deadline), nowMs);
+    });
+  }
+
   /** What to show for a camera that has no record yet (created while Redis or a write failed). */
   unrecorded(cameraId: string): HealthView {
     const fields = { status: 'offline', lastError: 'no health recorded for this camera yet' };

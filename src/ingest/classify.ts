@@ -43,8 +43,11 @@ export function classifyExit(report: ExitReport): Failure {
     if (hit) return { status: rule.status, reason: describe(hit) };
   }
   if (report.sawVideo === false) return { status: 'unsupported', reason: 'the source has no video stream' };
-  const last = lines.at(-1);
-  if (last) return { status: 'offline', reason: describe(last) };
+  // A warning says nothing of why a run ended (a timestamp fix-up, say): only an error may be the reason.
+  const lastError = errors.at(-1);
+  if (lastError) return { status: 'offline', reason: describe(lastError) };
+  // A camera that goes away over TCP ends ffmpeg's input like a finished file: exit 0, no error.
+  if (report.exitCode === 0) return { status: 'offline', reason: 'the camera ended the stream' };
   const how = report.signal ? `was killed by ${report.signal}` : `exited with code ${report.exitCode}`;
   return { status: 'offline', reason: `ffmpeg ${how}` };
 }

@@ -30,6 +30,8 @@ export interface RedisKeys {
   readonly streamKeys: string;
   /** Stream: the audit log. */
   readonly audit: string;
+  /** Hash: wall layout name → layout JSON. */
+  readonly layouts: string;
   /** Sorted set: worker id → last heartbeat (ms). */
   readonly workers: string;
   /** Hash per worker: host, pid, streams. */
@@ -54,6 +56,7 @@ export function redisKeys(prefix: string): RedisKeys {
     sessionPrefix: `${prefix}:session:`,
     streamKeys: `${prefix}:stream-keys`,
     audit: `${prefix}:audit`,
+    layouts: `${prefix}:layouts`,
     workers: `${prefix}:workers`,
     worker: (workerId) => `${prefix}:worker:${workerId}`,
   };

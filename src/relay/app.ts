@@ -13,6 +13,7 @@ import type { Config } from '../config/schema.js';
 import { Errors } from '../errors.js';
 import type { EventFeed } from '../health/event-feed.js';
 import type { HealthStore } from '../health/store.js';
+import type { LayoutStore } from '../layouts/layout-store.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../security/audit.js';
 import type { SessionStore } from '../security/sessions.js';
@@ -29,8 +30,11 @@ import { cameraRoutes } from './routes/cameras.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { hlsRoutes } from './routes/hls.js';
+import { layoutRoutes } from './routes/layouts.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { probeRoutes } from './routes/probes.js';
+import { wallRoutes } from './routes/wall.js';
+import type { Snapshots } from './snapshots.js';
 
 export interface RelayDeps {
   config: Config;
@@ -49,6 +53,8 @@ export interface RelayDeps {
   audit: AuditLog;
   importer: CameraImport;
   sweeper: LapseSweeper;
+  layouts: LayoutStore;
+  snapshots: Snapshots;
 }
 
 /**
@@ -104,6 +110,8 @@ export async function buildRelayApp(deps: RelayDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes(deps));
   await app.register(eventRoutes(deps));
   await app.register(auditRoutes(deps));
+  await app.register(layoutRoutes(deps));
+  await app.register(wallRoutes());
   await app.register(metricsRoutes(deps));
   await app.register(probeRoutes(deps));
   await app.register(hlsRoutes(deps));

@@ -45,7 +45,12 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     const message = fields.map((f) => `${f.field}: ${f.message}`).join('; ');
     return reply.code(400).send(body(400, new Errors.VALIDATION(message).code, message, fields));
   }
-  if (err.code?.startsWith('CAMRELAY_ERR_') && err.statusCode && err.statusCode < 500) {
+  // Ours: a client's mistake, or a 503 that says what is missing; other 5xx are bugs and say nothing.
+  if (
+    err.code?.startsWith('CAMRELAY_ERR_') &&
+    err.statusCode &&
+    (err.statusCode < 500 || err.statusCode === 503)
+  ) {
     const fields = (err as FastifyError & { fields?: FieldError[] }).fields;
     return reply.code(err.statusCode).send(body(err.statusCode, err.code, err.message, fields));
   }

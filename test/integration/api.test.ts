@@ -126,6 +126,43 @@ describe('camera API', () => {
     expect(later).toMatchObject({ status: 'offline', lastError: 'no worker has taken this camera' });
   });
 
+  it('keeps tags for the wall to search by, and names a bad one', async () => {
+    const created = await create({
+      id: 'tagged',
+      name: 'Tagged',
+      url: 'rtsp://127.0.0.8/a',
+      tags: ['north', 'gate 2'],
+    });
+    expect((await created.json()).tags).toEqual(['north', 'gate 2']);
+    const patched = await relay.api('/api/v1/cameras/tagged', { method: 'PATCH', json: { tags: ['south'] } });
+    expect((await patched.json()).tags).toEqual(['south']);
+    const bad = await create({
+      id: 'bad-tag',
+      name: 'Bad',
+      url: 'rtsp://127.0.0.8/b',
+      tags: ['ok', '<script>'],
+    });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).fields[0].field).toBe('body.tags.1');
+    const untagged = await create({ id: 'untagged', name: 'Untagged', url: 'rtsp://127.0.0.8/c' });
+    expect((await untagged.json()).tags).toEqual([]);
+  });
+
+  it('answers the health of many cameras in one call, leaving out those it does not know', async () => {
+    await create({ id: 'batch-1', name: 'B1', url: 'rtsp://127.0.0.7/a' });
+    await create({ id: 'batch-2', name: 'B2', url: 'rtsp://127.0.0.7/b', enabled: false });
+    const response = await relay.api('/api/v1/health/cameras?ids=batch-1,batch-2,batch-none,batch-1');
+    expect(response.status).toBe(200);
+    const { items } = await response.json();
+    expect(items.map((h: { cameraId: string; status: string }) => [h.cameraId, h.status])).toEqual([
+      ['batch-1', 'starting'],
+      ['batch-2', 'disabled'],
+    ]);
+    expect((await relay.api('/api/v1/health/cameras?ids=')).status).toBe(400);
+    const tooMany = Array.from({ length: 101 }, (_, i) => `c${i}`).join(',');
+    expect((await relay.api(`/api/v1/health/cameras?ids=${tooMany}`)).status).toBe(400);
+  });
+
   it('counts cameras by status from kept aggregates', async () => {
     await create({ id: 'counted-off', name: 'Off', url: 'rtsp://127.0.0.6/a', enabled: false });
     const summary = await (await relay.api('/api/v1/health')).json();

@@ -58,11 +58,11 @@ describe('camera import', () => {
 
   it('imports CSV with a header line, cells coerced as the API would take them', async () => {
     const csv = [
-      'id,name,url,mode,enabled',
-      'csv-1,Gate,rtsp://127.0.0.1/g,,true',
-      'csv-2,Door,rtsp://127.0.0.1/d,on-demand,',
-      'csv-3,Yard,not-a-url,,',
-      'csv-4,Dock,rtsp://127.0.0.1/k,always,maybe',
+      'id,name,url,mode,enabled,tags',
+      'csv-1,Gate,rtsp://127.0.0.1/g,,true,north; gate',
+      'csv-2,Door,rtsp://127.0.0.1/d,on-demand,,',
+      'csv-3,Yard,not-a-url,,,',
+      'csv-4,Dock,rtsp://127.0.0.1/k,always,maybe,',
     ].join('\n');
     const response = await relay.api('/api/v1/cameras/import', {
       method: 'POST',
@@ -76,7 +76,8 @@ describe('camera import', () => {
       [4, 'enabled'],
     ]);
     const door = await (await relay.api('/api/v1/cameras/csv-2')).json();
-    expect(door).toMatchObject({ mode: 'on-demand', enabled: true });
+    expect(door).toMatchObject({ mode: 'on-demand', enabled: true, tags: [] });
+    expect((await (await relay.api('/api/v1/cameras/csv-1')).json()).tags).toEqual(['north', 'gate']);
     expect((await (await relay.api('/api/v1/cameras/csv-2/health')).json()).status).toBe('idle');
   });
 

@@ -99,6 +99,24 @@ describe('core pipeline', () => {
     expect(ffmpeg?.argv).not.toContain('libx264');
   });
 
+  it('serves a recent JPEG of a running camera from its newest segment, with its age', async () => {
+    expect((await register({ id: 'cam-snap', name: 'Snap', url: cameras.url('plain') })).status).toBe(201);
+    await playlistWithSegments('cam-snap', 2, 10_000);
+    const response = await camrelay.api('/api/v1/cameras/cam-snap/snapshot.jpg');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('image/jpeg');
+    const ageMs = Number(response.headers.get('x-snapshot-age-ms'));
+    expect(ageMs).toBeGreaterThanOrEqual(0);
+    expect(ageMs).toBeLessThan(4000);
+    const file = path.join(camrelay.config.dataDir, 'snapshot.jpg');
+    await writeFile(file, Buffer.from(await response.arrayBuffer()));
+    const [picture, ...others] = await ffprobe(file);
+    expect(others).toEqual([]);
+    expect(picture).toMatchObject({ codec_name: 'mjpeg', width: 640, height: 360 });
+    const absent = await camrelay.api('/api/v1/cameras/no-such-cam/snapshot.jpg');
+    expect(absent.status).toBe(404);
+  });
+
   it('serves an H.265 camera as H.264', async () => {
     await register({ id: 'cam-h265', name: 'H.265', url: cameras.url('hevc') });
     const playlist = await playlistWithSegments('cam-h265', 3, 10_000);

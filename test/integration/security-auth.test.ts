@@ -19,6 +19,8 @@ const RANK: Record<Need, number> = { public: 0, viewer: 1, operator: 2, admin: 3
 const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/healthz', need: 'public' },
   { method: 'GET', path: '/readyz', need: 'public' },
+  { method: 'GET', path: '/wall', need: 'public' },
+  { method: 'GET', path: '/wall/assets/wall.js', need: 'public' },
   // An empty body: the route is reached (400), whatever credential the caller has.
   { method: 'POST', path: '/api/v1/session', need: 'public', json: {} },
   { method: 'DELETE', path: '/api/v1/session', need: 'public' },
@@ -26,11 +28,13 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: '/api/v1/cameras', need: 'viewer' },
   { method: 'GET', path: '/api/v1/cameras/matrix-cam', need: 'viewer' },
   { method: 'GET', path: '/api/v1/cameras/matrix-cam/stream', need: 'viewer' },
+  { method: 'GET', path: '/api/v1/cameras/matrix-cam/snapshot.jpg', need: 'viewer' },
   { method: 'GET', path: '/docs', need: 'viewer' },
   { method: 'GET', path: '/docs/json', need: 'viewer' },
-  { method: 'GET', path: '/api/v1/cameras/matrix-cam/health', need: 'operator' },
-  { method: 'GET', path: '/api/v1/cameras/matrix-cam/events', need: 'operator' },
+  { method: 'GET', path: '/api/v1/cameras/matrix-cam/health', need: 'viewer' },
+  { method: 'GET', path: '/api/v1/cameras/matrix-cam/events', need: 'viewer' },
   { method: 'GET', path: '/api/v1/health', need: 'operator' },
+  { method: 'GET', path: '/api/v1/health/cameras?ids=matrix-cam', need: 'viewer' },
   { method: 'GET', path: '/metrics', need: 'operator' },
   { method: 'POST', path: '/api/v1/cameras', need: 'admin', json: { name: 'x', url: 'rtsp://127.0.0.1/x' } },
   { method: 'PATCH', path: '/api/v1/cameras/matrix-cam', need: 'admin', json: { name: 'renamed' } },
@@ -40,6 +44,16 @@ const ROUTES: RouteCase[] = [
   { method: 'POST', path: '/api/v1/tokens', need: 'admin', json: { name: 'made in matrix', role: 'viewer' } },
   { method: 'DELETE', path: '/api/v1/tokens/0000000000000000', need: 'admin' },
   { method: 'GET', path: '/api/v1/audit', need: 'admin' },
+  { method: 'GET', path: '/api/v1/layouts', need: 'viewer' },
+  { method: 'GET', path: '/api/v1/layouts/matrix-layout', need: 'viewer' },
+  {
+    method: 'POST',
+    path: '/api/v1/layouts',
+    need: 'operator',
+    json: { name: 'matrix-new', grid: 1, cameras: [] },
+  },
+  { method: 'PUT', path: '/api/v1/layouts/matrix-layout', need: 'operator', json: { grid: 4, cameras: [] } },
+  { method: 'DELETE', path: '/api/v1/layouts/matrix-absent', need: 'operator' },
 ];
 
 /** What a credential must get from a route: 401 without a valid one, 403 with too low a role. */
@@ -83,7 +97,13 @@ describe('authentication and roles', () => {
     const listed = new Set(
       ROUTES.map(
         (r) =>
-          `${r.method} ${r.path.replace('matrix-cam', ':id').replace('matrix-absent', ':id').replace('0000000000000000', ':id')}`,
+          `${r.method} ${r.path
+            .replace(/\?.*$/, '')
+            .replace(/\/layouts\/matrix-\w+/, '/layouts/:name')
+            .replace('matrix-cam', ':id')
+            .replace('matrix-absent', ':id')
+            .replace('0000000000000000', ':id')
+            .replace('assets/wall.js', 'assets/:file')}`,
       ),
     );
     listed.add('GET /api/v1/events'); // a stream: checked on its own below
@@ -109,7 +129,7 @@ describe('authentication and roles', () => {
     });
   }
 
-  it('the live event stream needs an operator', async () => {
+  it('the live event stream needs a viewer: walls show status on their tiles', async () => {
     const statuses: Record<string, number> = {};
     for (const credential of CREDENTIALS) {
       const controller = new AbortController();
@@ -121,7 +141,7 @@ describe('authentication and roles', () => {
     }
     expect(statuses).toEqual({
       none: 401,
-      viewer: 403,
+      viewer: 200,
       operator: 200,
       admin: 200,
       revoked: 401,

@@ -17,6 +17,7 @@ describe('camera schemas', () => {
       transcode: 'auto',
       rtspTransport: 'tcp',
       enabled: true,
+      tags: [],
     });
   });
 

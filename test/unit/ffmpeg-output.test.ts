@@ -151,6 +151,15 @@ describe('classifyExit', () => {
     expect(exit('no-video.stderr.txt', false)).toMatchObject({ status: 'unsupported' });
   });
 
+  it('a camera server that dies: offline because the stream ended, never a warning taken for the cause', () => {
+    const problems = stderrLines('server-gone.stderr.txt').filter((line) => line.level === 'warning');
+    expect(problems.map((line) => line.message).join('\n')).toContain('Non-monotonous DTS');
+    expect(classifyExit({ exitCode: 0, signal: null, problems, sawVideo: true })).toEqual({
+      status: 'offline',
+      reason: 'the camera ended the stream',
+    });
+  });
+
   it('an exit with nothing said: offline, naming the exit', () => {
     expect(classifyExit({ exitCode: null, signal: 'SIGSEGV', problems: [], sawVideo: true })).toEqual({
       status: 'offline',

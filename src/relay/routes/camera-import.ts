@@ -28,7 +28,7 @@ export const cameraImportRoutes =
           summary: 'Import many cameras: a JSON array (or { cameras }) or text/csv with a header line',
           description:
             'Every row is checked like POST /api/v1/cameras. Valid rows are imported, the others are listed ' +
-            'with their row, field and reason. CSV columns: id, name, url, mode, transcode, rtspTransport, enabled.',
+            'with their row, field and reason. CSV columns: id, name, url, mode, transcode, rtspTransport, enabled, tags (separated by ;).',
           body: z.union([z.array(z.unknown()), z.object({ cameras: z.array(z.unknown()) }), z.string()]),
           response: { 200: importResultSchema, 400: errorSchema },
         },

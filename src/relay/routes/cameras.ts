@@ -16,8 +16,10 @@ import type { AuditLog } from '../../security/audit.js';
 import type { StreamSigner } from '../../security/stream-signer.js';
 import { requester } from '../auth.js';
 import { errorSchema } from '../error-schema.js';
+import type { Snapshots } from '../snapshots.js';
 
 export interface CameraRoutesDeps {
+  snapshots: Snapshots;
   registry: CameraRegistry;
   cameras: CameraService;
   health: HealthStore;
@@ -180,9 +182,38 @@ export const cameraRoutes =
     );
 
     app.get(
+      '/api/v1/cameras/:id/snapshot.jpg',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['streams'],
+          summary: "A recent JPEG of the camera, from its running ingest's newest keyframe",
+          description:
+            'Decoded from the first frame of the newest HLS segment; no second connection to the camera. ' +
+            'X-Snapshot-Age-Ms says how old the picture is. 404 CAMRELAY_ERR_NO_SNAPSHOT when the camera ' +
+            'streams nothing now; 503 when this relay has no ffmpeg to decode with.',
+          params: idParams,
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        if (!(await deps.registry.get(id))) throw new Errors.CAMERA_NOT_FOUND(id);
+        const snapshot = await deps.snapshots.latest(id);
+        if (!snapshot) throw new Errors.NO_SNAPSHOT(id);
+        const ageMs = Math.max(0, Date.now() - snapshot.takenAtMs);
+        return reply
+          .header('content-type', 'image/jpeg')
+          .header('cache-control', 'no-store')
+          .header('x-snapshot-age-ms', String(ageMs))
+          .header('last-modified', new Date(snapshot.takenAtMs).toUTCString())
+          .send(snapshot.jpeg);
+      },
+    );
+
+    app.get(
       '/api/v1/cameras/:id/health',
       {
-        config: { access: 'operator' },
+        config: { access: 'viewer' },
         schema: {
           tags: ['health'],
           summary: "A camera's health, as its worker last reported it",

@@ -46,7 +46,7 @@ export const eventRoutes =
     app.get(
       '/api/v1/events',
       {
-        config: { access: 'operator' },
+        config: { access: 'viewer' },
         schema: {
           tags: ['health'],
           summary: 'Status changes as Server-Sent Events (event: status), resumable with Last-Event-ID',
@@ -70,7 +70,7 @@ export const eventRoutes =
     app.get(
       '/api/v1/cameras/:id/events',
       {
-        config: { access: 'operator' },
+        config: { access: 'viewer' },
         schema: {
           tags: ['health'],
           summary: "A camera's recent status changes, newest first",
