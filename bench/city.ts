@@ -21,7 +21,7 @@ import { redisOptionsFromUrl } from '../src/redis/connection.js';
 import { startEmbeddedRedis } from '../src/redis/embedded.js';
 import { runCli } from '../test/support/cli.js';
 import { median } from './proc-stats.js';
-import { commandStats, percentile, progress, redisCpuSeconds } from './redis-stats.js';
+import { busiestCommands, commandStats, percentile, progress, redisCpuSeconds } from './redis-stats.js';
 
 const CAMERAS = Number(process.env.CAMERAS ?? 62_000);
 const WORKERS = Number(process.env.WORKERS ?? 4);
@@ -118,17 +118,7 @@ async function main() {
       `| Redis memory | ${(memory / 2 ** 20).toFixed(0)} MB in all, ${((memory - memoryBefore) / CAMERAS).toFixed(0)} bytes a camera |`,
     );
     rows.push(`| Redis CPU in steady state | ${(cpu * 100).toFixed(1)} % of one core |`);
-    const busiest = [...stats1.entries()]
-      .map(([name, now]) => {
-        const before = stats0.get(name) ?? { calls: 0, usec: 0 };
-        return { name, calls: now.calls - before.calls, usec: now.usec - before.usec };
-      })
-      .sort((a, b) => b.usec - a.usec)
-      .slice(0, 5)
-      .map(
-        (c) =>
-          `${c.name} ${((c.usec / 1e6 / (steadyMs / 1000)) * 100).toFixed(1)} % (${Math.round(c.calls / (steadyMs / 1000))}/s)`,
-      );
+    const busiest = busiestCommands(stats0, stats1, steadyMs);
     rows.push(`| busiest Redis commands (share of one core, calls/s) | ${busiest.join('; ')} |`);
 
     // API latency under load: 8 clients at once, for 10 s each.

@@ -158,33 +158,27 @@ export class HealthStore {
   }
 
   async get(cameraId: string): Promise<HealthView | null> {
-    const results = await this.redis
-      .multi()
-      .time()
-      .hgetall(this.keys.health(cameraId))
-      .zscore(this.keys.healthDeadlines, cameraId)
-      .exec();
-    const [time, fields, deadline] = (results ?? []).map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    }) as [[string, string], Record<string, string>, string | null];
-    if (!fields || Object.keys(fields).length === 0) return null;
-    return toHealthView(cameraId, fields, deadline === null ? null : Number(deadline), redisTimeMs(time));
+    const [view] = await this.getMany([cameraId]);
+    return view ?? null;
   }
 
-  /** Many cameras' health in one round trip, in order; null for a camera with no record. */
+  /**
+   * Many cameras' health, in order; null for a camera with no record. One transaction with Redis's clock,
+   * so a lease is judged lapsed or not at the very moment its record is read.
+   */
   async getMany(cameraIds: readonly string[]): Promise<Array<HealthView | null>> {
-    const pipeline = this.redis.pipeline().time();
-    for (const id of cameraIds) pipeline.hgetall(this.keys.health(id)).zscore(this.keys.healthDeadlines, id);
-    const values = ((await pipeline.exec()) ?? []).map(([err, value]) => {
+    const transaction = this.redis.multi().time();
+    for (const id of cameraIds)
+      transaction.hgetall(this.keys.health(id)).zscore(this.keys.healthDeadlines, id);
+    const values = ((await transaction.exec()) ?? []).map(([err, value]) => {
       if (err) throw err;
       return value;
     });
     const nowMs = redisTimeMs(values[0] as [string, string]);
     return cameraIds.map((id, i) => {
-      const fields = values[1 + 2 * i] as Record<string, string>;
+      const fields = values[1 + 2 * i] as Record<string, string> | null;
       const deadline = values[2 + 2 * i] as string | null;
-      if (Object.keys(fields).length === 0) return null;
+      if (!fields || Object.keys(fields).length === 0) return null;
       return toHealthView(id, fields, deadline === null ? null : Number(deadline), nowMs);
     });
   }

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { StreamSigner } from '../security/stream-signer.js';
+import { Coalescer } from './coalescer.js';
 
 export interface RemoteOwners {
   redis: Redis;
@@ -28,7 +29,7 @@ const UPSTREAM_GRANT_SEC = 120;
  * coalesced (one fetch per file, however many viewers ask at once) and kept a short while in memory.
  */
 export class HlsSource {
-  private readonly inflight = new Map<string, Promise<Buffer | null>>();
+  private readonly upstream = new Coalescer<Buffer | null>();
   private readonly cache = new Map<string, { body: Buffer; expiresAtMs: number }>();
   private cachedBytes = 0;
   private readonly workerUrls = new Map<string, { url: string | null; expiresAtMs: number }>();
@@ -47,12 +48,8 @@ export class HlsSource {
     const key = `${cameraId}/${file}`;
     const cached = this.cache.get(key);
     if (cached && cached.expiresAtMs > Date.now()) return cached.body;
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      pending = this.fetchUpstream(this.remote, cameraId, file).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
-    }
-    return pending;
+    const remote = this.remote;
+    return this.upstream.run(key, () => this.fetchUpstream(remote, cameraId, file));
   }
 
   private async fetchUpstream(remote: RemoteOwners, cameraId: string, file: string): Promise<Buffer | null> {

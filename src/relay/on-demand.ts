@@ -6,6 +6,7 @@ import type { StatusEvent } from '../health/events.js';
 import type { HealthStore } from '../health/store.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { IngestQueue } from '../workers/ingest-queue.js';
+import { Coalescer } from './coalescer.js';
 
 const MODE_CACHE_MS = 5000;
 /** A relay records a camera's demand at most this often; workers look at it every few seconds. */
@@ -31,7 +32,7 @@ export interface OnDemandDeps {
 export class OnDemand {
   private readonly modes = new Map<string, { onDemand: boolean; expiresAtMs: number }>();
   private readonly touched = new Map<string, number>();
-  private readonly starting = new Map<string, Promise<boolean>>();
+  private readonly starting = new Coalescer<boolean>();
 
   constructor(private readonly deps: OnDemandDeps) {}
 
@@ -53,12 +54,7 @@ export class OnDemand {
 
   /** Starts the camera if nobody runs it, and resolves true once it is online (false after the wait). */
   start(cameraId: string): Promise<boolean> {
-    let pending = this.starting.get(cameraId);
-    if (!pending) {
-      pending = this.startAndWait(cameraId).finally(() => this.starting.delete(cameraId));
-      this.starting.set(cameraId, pending);
-    }
-    return pending;
+    return this.starting.run(cameraId, () => this.startAndWait(cameraId));
   }
 
   private async startAndWait(cameraId: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { parseMediaPlaylist } from '../ingest/playlist.js';
+import { Coalescer } from './coalescer.js';
 import type { HlsSource } from './hls-source.js';
 
 export interface Snapshot {
@@ -16,7 +17,7 @@ const SNAPSHOT_CACHE_MS = 2000;
  */
 export class Snapshots {
   private readonly cache = new Map<string, { snapshot: Snapshot; expiresAtMs: number }>();
-  private readonly inflight = new Map<string, Promise<Snapshot | null>>();
+  private readonly taking = new Coalescer<Snapshot | null>();
 
   constructor(
     private readonly source: HlsSource,
@@ -27,12 +28,7 @@ export class Snapshots {
   async latest(cameraId: string): Promise<Snapshot | null> {
     const cached = this.cache.get(cameraId);
     if (cached && cached.expiresAtMs > Date.now()) return cached.snapshot;
-    let taking = this.inflight.get(cameraId);
-    if (!taking) {
-      taking = this.take(cameraId).finally(() => this.inflight.delete(cameraId));
-      this.inflight.set(cameraId, taking);
-    }
-    return taking;
+    return this.taking.run(cameraId, () => this.take(cameraId));
   }
 
   private async take(cameraId: string): Promise<Snapshot | null> {
