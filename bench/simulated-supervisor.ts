@@ -31,6 +31,8 @@ class SimulatedSupervisor extends EventEmitter<SupervisorEvents> implements Supe
 
   reconfigure(_target: IngestTarget): void {}
 
+  retryNow(): void {}
+
   snapshot(): IngestSnapshot {
     const online = this.status === 'online';
     return {

@@ -16,6 +16,10 @@ import { createSupervisor as createIngestSupervisor, type SupervisorFactory } fr
 import { LayoutStore } from './layouts/layout-store.js';
 import type { Logger } from './log.js';
 import { createMetricsRegistry } from './metrics.js';
+import { PublishClaims } from './push/publish-claims.js';
+import { PullTokens } from './push/pull-token.js';
+import { type PushListening, PushServer, type PushServerDeps } from './push/push-server.js';
+import { PushSources } from './push/push-sources.js';
 import { createRedis, createSubscriber, redisOptionsFromUrl } from './redis/connection.js';
 import { startEmbeddedRedis } from './redis/embedded.js';
 import { type RedisKeys, redisKeys } from './redis/keys.js';
@@ -36,7 +40,7 @@ import { advertisedUrl, IngestWorker } from './workers/ingest-worker.js';
 import { LapseSweeper } from './workers/lapse-sweeper.js';
 import { consumeMaintenance, Reconciler, scheduleReconcile } from './workers/reconciler.js';
 
-export const ROLES = ['all', 'relay', 'worker'] as const;
+export const ROLES = ['all', 'relay', 'worker', 'push'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface RunningCamrelay {
@@ -44,6 +48,8 @@ export interface RunningCamrelay {
   readonly url: string;
   readonly redisUrl: string;
   readonly worker: IngestWorker | null;
+  /** Where this process takes RTMP(S) publishers, when it runs a push server. */
+  readonly push: PushListening | null;
   readonly cameras: CameraService;
   readonly signer: StreamSigner;
   readonly tokens: TokenStore;
@@ -87,15 +93,25 @@ async function start(
   options: CamrelayOptions,
 ): Promise<RunningCamrelay> {
   requireForRole(config, role);
-  const runsWorker = role !== 'relay';
+  const runsWorker = role === 'all' || role === 'worker';
   if (runsWorker && !options.createSupervisor) await configureFfmpeg(resolveFfmpegPath(config.ffmpeg.path));
-  const secretBox = new SecretBox(await loadSecretKey(config.security.secretKey, config.dataDir, log));
+  const secretKey = await loadSecretKey(config.security.secretKey, config.dataDir, log);
+  const secretBox = new SecretBox(secretKey);
   const redisUrl = config.redis.url ?? (await embeddedRedis(config, log, teardown));
   const redisOptions = redisOptionsFromUrl(redisUrl);
   const redis = connect(createRedis(redisOptions, `camrelay-${role}`), teardown);
   const keys = redisKeys(config.redis.prefix);
   const metrics = createMetricsRegistry();
   const registry = new CameraRegistry(redis, keys);
+  const claims = new PublishClaims(redis, keys);
+  const pullTokens = new PullTokens(secretKey);
+  const push = runsPushServer(config, role)
+    ? await startPushServer(
+        { config, log, registry, claims, pullTokens, keys, metrics },
+        redisOptions,
+        teardown,
+      )
+    : null;
   // Workers renew their leases over a connection of their own: nothing else of theirs queues in front.
   const leaseRedis = runsWorker
     ? connect(createRedis(redisOptions, `camrelay-${role}-leases`), teardown)
@@ -112,6 +128,12 @@ async function start(
   const tokens = new TokenStore(redis, keys, config.security.adminToken);
   const sessions = new SessionStore(redis, keys, tokens, config.security.sessionTtlSec);
   const signer = new StreamSigner(redis, keys, secretBox, config.security.streamKeyRotationSec);
+  if (role === 'push') {
+    const app = await buildWorkerApp({ config, log, redis, metrics, tokens, sessions, signer, source: null });
+    const { url } = await listen(app, config.http.host, config.worker.port, config.tls !== null, teardown);
+    log.info({ role, url, rtmpPort: push?.rtmpPort }, 'camrelay started');
+    return { url, redisUrl, worker: null, push, cameras, signer, tokens, stop: () => teardown.run() };
+  }
   const demand = new Demand(redis, keys);
   const sweeper = new LapseSweeper({
     health,
@@ -139,6 +161,7 @@ async function start(
       health,
       queue,
       sources,
+      push: new PushSources(claims, pullTokens),
     };
     const started = new IngestWorker({ ...deps, createSupervisor, demand, sweeper });
     await started.start();
@@ -197,6 +220,7 @@ async function start(
       audit: new AuditLog(redis, keys),
       importer: new CameraImport(registry, health, queue, sources),
       layouts: new LayoutStore(redis, keys),
+      rtmpPort: push?.rtmpPort ?? config.push.port,
       snapshots: new Snapshots(source, snapshotDecoder(config, runsWorker && !options.createSupervisor)),
     });
   }
@@ -208,7 +232,7 @@ async function start(
     every(KEY_PRUNE_INTERVAL_MS, () => signer.prune(), 'could not prune stream keys', log, teardown);
   }
   log.info({ role, url }, 'camrelay started');
-  return { url, redisUrl, worker, cameras, signer, tokens, stop: () => teardown.run() };
+  return { url, redisUrl, worker, push, cameras, signer, tokens, stop: () => teardown.run() };
 }
 
 function upstreamCounter(metrics: Registry): (kind: 'playlist' | 'segment') => void {
@@ -226,15 +250,39 @@ function upstreamCounter(metrics: Registry): (kind: 'playlist' | 'segment') => v
  * share a deployment must share Redis and the secret key, and must be told where cameras may be.
  */
 function requireForRole(config: Config, role: Role): void {
+  if (role === 'relay' && config.push.server === 'on')
+    throw new Errors.CONFIG_INVALID(
+      '  RTMP_SERVER: the relay role runs no RTMP server; run `camrelay push` (or a worker with RTMP_SERVER=on) for push cameras',
+    );
   if (role === 'all') return;
   const missing = [
     !config.redis.url && `  REDIS_URL: is required for the ${role} role (only "all" starts its own Redis)`,
     !config.security.secretKey &&
       `  CAMRELAY_SECRET_KEY: is required for the ${role} role: every process must seal and open camera credentials with the same key`,
-    !config.security.cameraNetworks &&
+    role !== 'push' &&
+      !config.security.cameraNetworks &&
       `  CAMERA_NETWORKS: is required for the ${role} role: the networks cameras are in, e.g. 10.20.0.0/16 (or "any")`,
   ].filter(Boolean);
   if (missing.length > 0) throw new Errors.CONFIG_INVALID(missing.join('\n'));
+}
+
+/** The push role always runs one; `all` unless RTMP_SERVER=off; a worker only with RTMP_SERVER=on. */
+function runsPushServer(config: Config, role: Role): boolean {
+  if (role === 'push') return true;
+  if (role === 'all') return config.push.server !== 'off';
+  return role === 'worker' && config.push.server === 'on';
+}
+
+async function startPushServer(
+  deps: Omit<PushServerDeps, 'subscriber'>,
+  redisOptions: RedisOptions,
+  teardown: Teardown,
+): Promise<PushListening> {
+  const subscriber = connect(createSubscriber(redisOptions, 'camrelay-push-sub'), teardown);
+  const server = new PushServer({ ...deps, subscriber });
+  // Stopped before Redis closes (teardown runs last-in first-out): its claims are given back.
+  teardown.add(() => server.stop());
+  return server.start();
 }
 
 async function embeddedRedis(config: Config, log: Logger, teardown: Teardown): Promise<string> {

@@ -92,6 +92,16 @@ export const Errors = {
     'redis is not reachable: %s',
     503,
   ),
+  CAMERA_NOT_PUSH: createError<'CAMRELAY_ERR_CAMERA_NOT_PUSH', 409, [string]>(
+    'CAMRELAY_ERR_CAMERA_NOT_PUSH',
+    'camera %s pulls its video from a URL; only push cameras have a publish key',
+    409,
+  ),
+  RTMP_LISTEN_FAILED: createError<'CAMRELAY_ERR_RTMP_LISTEN_FAILED', 500, [string, string]>(
+    'CAMRELAY_ERR_RTMP_LISTEN_FAILED',
+    'the RTMP server cannot listen (%s): %s',
+    500,
+  ),
 } as const;
 
 export type CamrelayError = ReturnType<(typeof Errors)[keyof typeof Errors]>;

@@ -10,9 +10,10 @@ import { createLogger, type Logger } from './log.js';
 const USAGE = `Usage: camrelay <role>
 
 Roles:
-  all      relay and ingest worker in one process; starts its own Redis when REDIS_URL is unset
+  all      relay, ingest worker and RTMP server in one process; starts its own Redis when REDIS_URL is unset
   relay    the HTTP API and HLS server (needs REDIS_URL)
   worker   an ingest worker: runs ffmpeg for the cameras it takes from the queue (needs REDIS_URL)
+  push     an RTMP(S) server for push cameras; workers pull what is published here (needs REDIS_URL)
   demo     "all" plus demo RTSP cameras, registered and playing
 
 Settings come from environment variables (or a JSON file named by CONFIG_FILE); see README.md.

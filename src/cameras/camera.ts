@@ -39,6 +39,11 @@ export const cameraModeSchema = z
 export const transcodeSchema = z
   .enum(['auto', 'copy', 'h264'])
   .describe('auto: copy H.264, transcode anything else to H.264; copy/h264 force the choice.');
+export const cameraSourceSchema = z
+  .enum(['pull', 'push'])
+  .describe(
+    'pull: camrelay reads `url`; push: the camera or encoder publishes RTMP(S) to camrelay with a publish key.',
+  );
 export const rtspTransportSchema = z.enum(['tcp', 'udp']).describe('RTSP transport towards the camera.');
 
 const cameraName = z
@@ -59,16 +64,28 @@ const cameraTags = z
   .max(20, { error: 'at most 20 tags' })
   .describe('Labels operators search by on the wall, e.g. "north", "gate".');
 
-export const cameraCreateSchema = z.strictObject({
-  id: cameraIdSchema.optional(),
-  name: cameraName,
-  url: cameraUrlSchema,
-  mode: cameraModeSchema.default('always'),
-  transcode: transcodeSchema.default('auto'),
-  rtspTransport: rtspTransportSchema.default('tcp'),
-  enabled: z.boolean().default(true),
-  tags: cameraTags.default([]),
-});
+export const cameraCreateSchema = z
+  .strictObject({
+    id: cameraIdSchema.optional(),
+    name: cameraName,
+    source: cameraSourceSchema.default('pull'),
+    url: cameraUrlSchema.optional(),
+    mode: cameraModeSchema.default('always'),
+    transcode: transcodeSchema.default('auto'),
+    rtspTransport: rtspTransportSchema.default('tcp'),
+    enabled: z.boolean().default(true),
+    tags: cameraTags.default([]),
+  })
+  .superRefine((camera, context) => {
+    if (camera.source === 'pull' && camera.url === undefined)
+      context.addIssue({ code: 'custom', path: ['url'], message: 'is required for a pull camera' });
+    if (camera.source === 'push' && camera.url !== undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'must be left out for a push camera: it publishes to the publishUrl it is given',
+      });
+  });
 export type CameraCreate = z.output<typeof cameraCreateSchema>;
 
 export const cameraPatchSchema = z
@@ -88,20 +105,31 @@ export type CameraPatch = z.output<typeof cameraPatchSchema>;
 export interface Camera {
   id: string;
   name: string;
-  /** The source URL sealed with the deployment's secret key (AES-256-GCM): credentials never rest in clear. */
-  sealedUrl: string;
+  /**
+   * The source URL sealed with the deployment's secret key (AES-256-GCM): credentials never rest in clear.
+   * Push cameras have none.
+   */
+  sealedUrl?: string;
   /** The source URL with its password masked, for answers and logs. */
-  maskedUrl: string;
+  maskedUrl?: string;
   mode: 'always' | 'on-demand';
   transcode: 'auto' | 'copy' | 'h264';
   rtspTransport: 'tcp' | 'udp';
   enabled: boolean;
+  /** Absent on cameras stored before push cameras existed: those pull. */
+  source?: 'pull' | 'push';
+  /** SHA-256 of a push camera's publish key; the key itself is shown once and kept nowhere. */
+  publishKeyHash?: string;
   /** Absent on cameras stored before tags existed. */
   tags?: string[];
   createdAt: string;
   updatedAt: string;
   /** Bumped on every change, so a worker can tell a stale copy from the current one. */
   revision: number;
+}
+
+export function isPushCamera(camera: Camera): boolean {
+  return camera.source === 'push';
 }
 
 /** A camera before the registry gives it an id (when absent), timestamps and a revision. */
@@ -113,7 +141,11 @@ export const cameraViewSchema = z
   .object({
     id: cameraIdSchema,
     name: z.string(),
-    url: z.string().describe('The source URL with its password masked as ***.'),
+    source: cameraSourceSchema,
+    url: z
+      .string()
+      .nullable()
+      .describe('The source URL with its password masked as ***; null for push cameras.'),
     mode: cameraModeSchema,
     transcode: transcodeSchema,
     rtspTransport: rtspTransportSchema,
@@ -130,7 +162,8 @@ export function toCameraView(camera: Camera): CameraView {
   return {
     id: camera.id,
     name: camera.name,
-    url: camera.maskedUrl,
+    source: camera.source ?? 'pull',
+    url: camera.maskedUrl ?? null,
     mode: camera.mode,
     transcode: camera.transcode,
     rtspTransport: camera.rtspTransport,

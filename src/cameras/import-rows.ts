@@ -4,6 +4,7 @@ import { parse } from 'csv-parse/sync';
 export const CSV_COLUMNS = [
   'id',
   'name',
+  'source',
   'url',
   'mode',
   'transcode',

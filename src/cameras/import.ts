@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { HealthStore } from '../health/store.js';
+import { publishUrl } from '../push/publish-url.js';
 import type { IngestQueue } from '../workers/ingest-queue.js';
 import { type Camera, type CameraDraft, cameraCreateSchema } from './camera.js';
 import type { CameraRegistry } from './registry.js';
@@ -20,10 +21,19 @@ export const importResultSchema = z
     imported: z.number().int().describe('Cameras created.'),
     failed: z.number().int().describe('Rows refused; each has one or more entries in errors.'),
     errors: z.array(importErrorSchema),
+    publishUrls: z
+      .array(z.object({ row: z.number().int(), id: z.string(), publishUrl: z.string() }))
+      .describe('Push cameras created, each with its publish URL and key: shown this once.'),
   })
   .meta({ id: 'ImportResult' });
 export type ImportResult = z.output<typeof importResultSchema>;
 type ImportError = z.output<typeof importErrorSchema>;
+
+interface Admitted {
+  row: number;
+  draft: CameraDraft;
+  publishKey: string | null;
+}
 
 /** URLs checked (sealed, and resolved when CAMERA_NETWORKS asks) at once. */
 const ADMIT_CONCURRENCY = 64;
@@ -41,16 +51,25 @@ export class CameraImport {
     private readonly sources: CameraSources,
   ) {}
 
-  async run(rows: readonly unknown[]): Promise<ImportResult> {
+  /** `publishBase`: where publishers reach camrelay, for push cameras' publish URLs. */
+  async run(rows: readonly unknown[], publishBase: string): Promise<ImportResult> {
     const errors: ImportError[] = [];
     const valid = this.validate(rows, errors);
     const admitted = await this.admit(valid, errors);
     const created = await this.registry.createMany(admitted.map(({ draft }) => draft));
     const cameras: Camera[] = [];
+    const publishUrls: ImportResult['publishUrls'] = [];
     created.forEach((camera, i) => {
-      const { row, draft } = admitted[i] as { row: number; draft: CameraDraft };
-      if (camera) cameras.push(camera);
-      else
+      const { row, draft, publishKey } = admitted[i] as Admitted;
+      if (camera) {
+        cameras.push(camera);
+        if (publishKey)
+          publishUrls.push({
+            row,
+            id: camera.id,
+            publishUrl: publishUrl(publishBase, camera.id, publishKey),
+          });
+      } else
         errors.push({ row, id: draft.id ?? null, field: 'id', message: `camera ${draft.id} already exists` });
     });
     await this.health.registerMany(
@@ -58,7 +77,7 @@ export class CameraImport {
     );
     await this.queue.ensureMany(cameras.filter(runsAlways).map((camera) => camera.id));
     errors.sort((a, b) => a.row - b.row);
-    return { imported: cameras.length, failed: new Set(errors.map((e) => e.row)).size, errors };
+    return { imported: cameras.length, failed: new Set(errors.map((e) => e.row)).size, errors, publishUrls };
   }
 
   private validate(rows: readonly unknown[], errors: ImportError[]) {
@@ -93,16 +112,16 @@ export class CameraImport {
   private async admit(
     valid: Array<{ row: number; input: z.output<typeof cameraCreateSchema> }>,
     errors: ImportError[],
-  ): Promise<Array<{ row: number; draft: CameraDraft }>> {
-    const admitted: Array<{ row: number; draft: CameraDraft } | null> = [];
+  ): Promise<Admitted[]> {
+    const admitted: Array<Admitted | null> = [];
     for (let i = 0; i < valid.length; i += ADMIT_CONCURRENCY) {
       const batch = valid.slice(i, i + ADMIT_CONCURRENCY);
       admitted.push(
         ...(await Promise.all(
           batch.map(async ({ row, input }) => {
-            const { url, ...rest } = input;
             try {
-              return { row, draft: { ...rest, ...(await this.sources.admit(url, 'url')) } };
+              const { draft, publishKey } = await this.sources.draft(input, 'url');
+              return { row, draft, publishKey };
             } catch (err) {
               const fields = (err as { fields?: Array<{ field: string; message: string }> }).fields;
               errors.push({
@@ -117,6 +136,6 @@ export class CameraImport {
         )),
       );
     }
-    return admitted.filter((entry): entry is { row: number; draft: CameraDraft } => entry !== null);
+    return admitted.filter((entry): entry is Admitted => entry !== null);
   }
 }

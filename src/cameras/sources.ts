@@ -1,7 +1,8 @@
 import { invalidField } from '../errors.js';
+import { generatePublishKey, hashPublishKey } from '../push/publish-key.js';
 import type { CameraNetworks, NetworkVerdict } from '../security/camera-networks.js';
 import type { SecretBox } from '../security/secret-box.js';
-import type { Camera } from './camera.js';
+import type { Camera, CameraCreate, CameraDraft } from './camera.js';
 import { maskUrl } from './url.js';
 
 /**
@@ -29,8 +30,26 @@ export class CameraSources {
     return { sealedUrl: this.box.seal(url), maskedUrl: maskUrl(url) };
   }
 
+  /**
+   * A camera from a client's input, ready for the registry: a pull camera's URL checked and sealed, or a push
+   * camera's new publish key, which the caller shows once (only its hash is kept).
+   */
+  async draft(
+    input: CameraCreate,
+    field = 'body.url',
+  ): Promise<{ draft: CameraDraft; publishKey: string | null }> {
+    const { url, ...rest } = input;
+    if (input.source === 'push') {
+      const { key, hash } = newPublishKey();
+      return { draft: { ...rest, publishKeyHash: hash }, publishKey: key };
+    }
+    if (url === undefined) throw invalidField(field, 'is required for a pull camera');
+    return { draft: { ...rest, ...(await this.admit(url, field)) }, publishKey: null };
+  }
+
   /** The camera's URL in clear, for ffmpeg only. */
   open(camera: Camera): string {
+    if (!camera.sealedUrl) throw new Error(`camera ${camera.id} has no source URL: it is a push camera`);
     return this.box.open(camera.sealedUrl);
   }
 
@@ -38,4 +57,9 @@ export class CameraSources {
   pin(url: string): Promise<NetworkVerdict> {
     return this.networks.check(url);
   }
+}
+
+export function newPublishKey(): { key: string; hash: string } {
+  const key = generatePublishKey();
+  return { key, hash: hashPublishKey(key) };
 }

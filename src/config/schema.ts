@@ -175,6 +175,36 @@ export const configKeys = z.strictObject({
   /** Certificate and key (PEM files) to serve HTTPS and HTTP/2. */
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * Whether this process accepts RTMP(S) publishers (push cameras). Unset: on in the all and push roles, off
+   * in the worker role. The relay role never runs one.
+   */
+  RTMP_SERVER: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
+  /** Address the RTMP(S) server binds. Defaults to HOST. */
+  RTMP_HOST: z.string().min(1).optional(),
+  /** RTMP port publishers connect to; also the port in publish URLs unless RTMP_PUBLIC_URL says otherwise. */
+  RTMP_PORT: integer(0, 65535).default(1935),
+  /** RTMPS port, served when RTMPS_CERT_FILE and RTMPS_KEY_FILE are set. */
+  RTMPS_PORT: integer(0, 65535).default(1936),
+  /** Certificate and key (PEM files) for RTMPS. */
+  RTMPS_CERT_FILE: z.string().min(1).optional(),
+  RTMPS_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * Where publishers reach camrelay, e.g. rtmps://push.example.org:1936; publish URLs start with it. Unset:
+   * rtmp://, the host name the API was called by, and RTMP_PORT.
+   */
+  RTMP_PUBLIC_URL: z
+    .string()
+    .regex(/^rtmps?:\/\/[^/\s?#]+$/, { error: 'must be rtmp://host:port or rtmps://host:port, with no path' })
+    .optional(),
+  /**
+   * How workers reach this process's RTMP server to pull what is published here, e.g. rtmp://10.0.3.9:1935.
+   * Unset: RTMP_HOST (or this host's first non-internal IPv4 address when it binds all) and RTMP_PORT.
+   */
+  RTMP_ADVERTISE_URL: z
+    .string()
+    .regex(/^rtmp:\/\/[^/\s?#]+$/, { error: 'must be rtmp://host:port, with no path' })
+    .optional(),
   /** How long a wall's sign-in lasts. */
   SESSION_TTL_SEC: integer(60, 7 * 86_400).default(12 * 3600),
   /** How long a signed stream URL is valid. */
@@ -212,6 +242,11 @@ export const configSchema = configKeys
     error: 'TLS_CERT_FILE and TLS_KEY_FILE go together',
     when: whenValid('TLS_CERT_FILE', 'TLS_KEY_FILE'),
   })
+  .refine((keys) => Boolean(keys.RTMPS_CERT_FILE) === Boolean(keys.RTMPS_KEY_FILE), {
+    path: ['RTMPS_KEY_FILE'],
+    error: 'RTMPS_CERT_FILE and RTMPS_KEY_FILE go together',
+    when: whenValid('RTMPS_CERT_FILE', 'RTMPS_KEY_FILE'),
+  })
   .transform((keys) => {
     const dataDir = path.resolve(keys.DATA_DIR);
     return {
@@ -243,6 +278,17 @@ export const configSchema = configKeys
       },
       onDemand: { idleSec: keys.ON_DEMAND_IDLE_SEC, startWaitMs: keys.ON_DEMAND_START_WAIT_MS },
       demo: { rtspPort: keys.DEMO_RTSP_PORT },
+      push: {
+        server: keys.RTMP_SERVER,
+        host: keys.RTMP_HOST ?? keys.HOST,
+        port: keys.RTMP_PORT,
+        rtmps:
+          keys.RTMPS_CERT_FILE && keys.RTMPS_KEY_FILE
+            ? { port: keys.RTMPS_PORT, certFile: keys.RTMPS_CERT_FILE, keyFile: keys.RTMPS_KEY_FILE }
+            : null,
+        publicUrl: keys.RTMP_PUBLIC_URL,
+        advertiseUrl: keys.RTMP_ADVERTISE_URL,
+      },
       security: {
         adminToken: keys.CAMRELAY_ADMIN_TOKEN,
         secretKey: keys.CAMRELAY_SECRET_KEY,

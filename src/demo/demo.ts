@@ -81,6 +81,7 @@ function registration(camera: DemoCamera, url: string): CameraCreate {
   return {
     id: camera.id,
     name: camera.name,
+    source: 'pull',
     url,
     mode: 'always',
     transcode: 'auto',
@@ -136,7 +137,7 @@ function printBanner(
     '',
     '  cameras: signed playlist links, valid 24 h (open in VLC or Safari, or: ffplay "<link>")',
     ...cameras.flatMap((camera, i) => [
-      `    ${camera.name}, from ${maskUrl(camera.url)}`,
+      `    ${camera.name}, from ${maskUrl(camera.url ?? '')}`,
       `      ${playlists[i]}`,
     ]),
     '',

@@ -14,7 +14,13 @@ import type { SegmentWritten } from './segment-watcher.js';
 import { assertTransition, type IngestStatus } from './status.js';
 import type { StderrLine } from './stderr-line.js';
 
-export type AdmitVerdict = { ok: true; url: string } | { ok: false; reason: string };
+/**
+ * Whether ffmpeg may start, and on which URL. A refusal is `unsupported` (the URL breaks the deployment's
+ * policy) unless it says `offline` (nothing to read yet: a push camera with no publisher).
+ */
+export type AdmitVerdict =
+  | { ok: true; url: string }
+  | { ok: false; reason: string; status?: 'offline' | 'unsupported' };
 
 /** What the supervisor ingests: the camera fields that matter to ffmpeg. */
 export interface IngestTarget {
@@ -68,6 +74,8 @@ export interface Supervisor extends EventEmitter<SupervisorEvents> {
   /** 'at-once': SIGKILL, for a camera this worker lost, whose output is no longer its own to finish. */
   stop(how?: StopHow): Promise<void>;
   reconfigure(target: IngestTarget): void;
+  /** The source may be back (a publisher arrived): end a backoff wait now. A running ffmpeg is left alone. */
+  retryNow(): void;
   snapshot(): IngestSnapshot;
 }
 
@@ -119,6 +127,8 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
   private watchdog: NodeJS.Timeout | null = null;
   /** Set when a reconfigure ends the current run: start again without backoff. */
   private wantsRestartNow = false;
+  /** Set by retryNow(); a backoff that begins after it is skipped, so a retry asked for mid-attempt is kept. */
+  private retryPending = false;
   /** Set when the watchdog ended the current run; its status stands, the exit is not classified again. */
   private endedByWatchdog = false;
   /** Counts interrupts, so a multi-step wait can tell it was cut short. */
@@ -197,6 +207,10 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
       const outcome = await this.runOnce();
       if (this.order !== 'run') break;
       if (outcome === 'restart-now') continue;
+      if (this.retryPending) {
+        this.retryPending = false;
+        continue;
+      }
       const policy = BACKOFF[this.status as keyof typeof BACKOFF] ?? BACKOFF.offline;
       const delayMs = backoffDelayMs(policy, this.attempt++);
       this.log.info({ status: this.status, delayMs }, 'retrying after backoff');
@@ -207,15 +221,17 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
 
   /** One ffmpeg run; says whether to restart at once (re-plan, reconfigure) or after a backoff. */
   private async runOnce(): Promise<'restart-now' | 'backoff'> {
+    this.retryPending = false;
+    const admitted = await this.admit(this.target.url);
+    if (this.order !== 'run') return 'backoff';
+    if (!admitted.ok) {
+      this.refuse(admitted.status ?? 'unsupported', admitted.reason);
+      return 'backoff';
+    }
     this.beginRun();
     const runId = `${Date.now().toString(36)}${this.starts.toString(36)}`;
     const plan = planEncode(this.target.transcode, this.input);
     this.plan = plan;
-    const admitted = await this.admit(this.target.url);
-    if (!admitted.ok) {
-      this.setStatus('unsupported', admitted.reason);
-      return 'backoff';
-    }
     this.sourceUrl = admitted.url;
     let run: IngestRun;
     try {
@@ -234,6 +250,20 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
     this.stopWatchdog();
     this.run = null;
     return this.afterRun(outcome);
+  }
+
+  /**
+   * No ffmpeg this time. A camera that keeps being refused for the same cause keeps its status and gets the
+   * latest reason, without a status event at every retry; any other status passes through starting, as the
+   * transition table wants.
+   */
+  private refuse(status: 'offline' | 'unsupported', reason: string): void {
+    if (this.status === status) {
+      this.lastError = reason;
+      return;
+    }
+    this.setStatus('starting', this.lastError, this.starts > 0);
+    this.setStatus(status, reason);
   }
 
   private beginRun(): void {
@@ -396,6 +426,14 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
       }
       wasReachable = reachable;
     }
+  }
+
+  retryNow(): void {
+    if (this.order !== 'run' || this.run) return;
+    this.retryPending = true;
+    this.attempt = 0;
+    this.wakes++;
+    this.wake?.();
   }
 
   /** Ends the current ffmpeg or backoff wait so the loop re-reads the order and the target. */

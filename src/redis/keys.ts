@@ -36,6 +36,10 @@ export interface RedisKeys {
   readonly workers: string;
   /** Hash per worker: host, pid, streams. */
   worker(workerId: string): string;
+  /** String per pushed camera, with a TTL its push server renews: who holds its publisher, and where. */
+  pushClaim(cameraId: string): string;
+  /** Pub/sub channel: a camera id each time a publisher of it is admitted. */
+  readonly pushPublished: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -59,5 +63,7 @@ export function redisKeys(prefix: string): RedisKeys {
     layouts: `${prefix}:layouts`,
     workers: `${prefix}:workers`,
     worker: (workerId) => `${prefix}:worker:${workerId}`,
+    pushClaim: (cameraId) => `${prefix}:push:claim:${cameraId}`,
+    pushPublished: `${prefix}:push:published`,
   };
 }

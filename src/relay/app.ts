@@ -15,6 +15,7 @@ import type { EventFeed } from '../health/event-feed.js';
 import type { HealthStore } from '../health/store.js';
 import type { LayoutStore } from '../layouts/layout-store.js';
 import type { Logger } from '../log.js';
+import { publishBase } from '../push/publish-url.js';
 import type { AuditLog } from '../security/audit.js';
 import type { SessionStore } from '../security/sessions.js';
 import type { StreamSigner } from '../security/stream-signer.js';
@@ -55,6 +56,8 @@ export interface RelayDeps {
   sweeper: LapseSweeper;
   layouts: LayoutStore;
   snapshots: Snapshots;
+  /** The RTMP port in publish URLs: RTMP_PORT, or the one this process's RTMP server bound. */
+  rtmpPort: number;
 }
 
 /**
@@ -105,8 +108,11 @@ export async function buildRelayApp(deps: RelayDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   await app.register(accessRoutes({ ...deps, ...sessionSettings(config) }));
-  await app.register(cameraRoutes({ ...deps, streamUrlTtlSec: security.streamUrlTtlSec }));
-  await app.register(cameraImportRoutes(deps));
+  const publishBaseFor = (hostname: string) => publishBase(config.push.publicUrl, hostname, deps.rtmpPort);
+  await app.register(
+    cameraRoutes({ ...deps, streamUrlTtlSec: security.streamUrlTtlSec, publishBase: publishBaseFor }),
+  );
+  await app.register(cameraImportRoutes({ ...deps, publishBase: publishBaseFor }));
   await app.register(healthRoutes(deps));
   await app.register(eventRoutes(deps));
   await app.register(auditRoutes(deps));

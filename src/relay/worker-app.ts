@@ -12,7 +12,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { probeRoutes } from './routes/probes.js';
 
 /**
- * The worker role's HTTP server: probes for orchestrators, its metrics, and the HLS it writes, for relays
+ * The HTTP server of the worker and push roles: probes for orchestrators, its metrics, and the HLS it writes, for relays
  * on other hosts (signed like any stream URL; relays sign their own requests with the shared keys).
  */
 export async function buildWorkerApp(
@@ -22,7 +22,8 @@ export async function buildWorkerApp(
     redis: Redis;
     metrics: Registry;
     signer: StreamSigner;
-    source: HlsSource;
+    /** null: a process that writes no HLS (the push role) serves probes and metrics only. */
+    source: HlsSource | null;
   },
 ): Promise<FastifyInstance> {
   const app = await createFastify(
@@ -32,6 +33,7 @@ export async function buildWorkerApp(
   );
   await app.register(probeRoutes(deps));
   await app.register(metricsRoutes(deps));
-  await app.register(hlsRoutes(deps));
+  const { source } = deps;
+  if (source) await app.register(hlsRoutes({ ...deps, source }));
   return app;
 }

@@ -9,6 +9,7 @@ import { clearOutput, outputDirFor } from '../ingest/output-dir.js';
 import type { IngestSnapshot, IngestTarget, Supervisor, SupervisorFactory } from '../ingest/supervisor.js';
 import { WarningTally, warningKind } from '../ingest/warnings.js';
 import type { Logger } from '../log.js';
+import { type PushSources, pushTarget } from '../push/push-sources.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 /**
@@ -26,6 +27,7 @@ export interface SessionDeps {
   log: Logger;
   metrics: WorkerMetrics;
   sources: CameraSources;
+  push: PushSources;
   createSupervisor: SupervisorFactory;
 }
 
@@ -36,6 +38,7 @@ export interface SessionDeps {
 export class CameraSession {
   private supervisor: Supervisor | null = null;
   private revision = 0;
+  private isPush = false;
   private finish!: (end: SessionEnd) => void;
   private readonly ended = new Promise<SessionEnd>((resolve) => {
     this.finish = resolve;
@@ -69,6 +72,7 @@ export class CameraSession {
     if (!camera?.enabled) return this.end(camera ? 'disabled' : 'removed');
     this.revision = camera.revision;
     this.mode = camera.mode;
+    this.isPush = camera.source === 'push';
     let target: IngestTarget;
     try {
       target = this.targetOf(camera);
@@ -81,7 +85,7 @@ export class CameraSession {
       settings: this.settings(),
       log: this.log,
       inputHint: await this.hint(),
-      admit: (url) => this.deps.sources.pin(url),
+      admit: (url) => (this.isPush ? this.deps.push.resolve(this.cameraId) : this.deps.sources.pin(url)),
     });
     this.supervisor = supervisor;
     this.follow(supervisor);
@@ -109,6 +113,11 @@ export class CameraSession {
       // Start over with the new record, on whichever worker takes it.
       this.finish('released');
     }
+  }
+
+  /** A publisher of this push camera was admitted: pull it now rather than after the backoff. */
+  sourcePublished(): void {
+    this.supervisor?.retryNow();
   }
 
   /** Hands the camera back, for another worker to take at once (this worker is shutting down). */
@@ -178,8 +187,10 @@ export class CameraSession {
   }
 
   private targetOf(camera: Camera): IngestTarget {
+    // A camera never changes source; a record that did would be a new camera to start over with.
+    if ((camera.source === 'push') !== this.isPush) throw new Error('the camera changed its source');
     return {
-      url: this.deps.sources.open(camera),
+      url: this.isPush ? pushTarget(camera.id) : this.deps.sources.open(camera),
       transcode: camera.transcode,
       rtspTransport: camera.rtspTransport,
     };

@@ -1,8 +1,9 @@
-import { hostname, networkInterfaces } from 'node:os';
+import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Registry } from 'prom-client';
+import { advertisedHost } from '../advertised-host.js';
 import type { Demand } from '../cameras/demand.js';
 import type { CameraRegistry } from '../cameras/registry.js';
 import type { CameraSources } from '../cameras/sources.js';
@@ -12,6 +13,7 @@ import { killOrphans } from '../ingest/orphans.js';
 import { clearOutput, listOutputDirs, outputDirFor } from '../ingest/output-dir.js';
 import type { SupervisorFactory } from '../ingest/supervisor.js';
 import type { Logger } from '../log.js';
+import type { PushSources } from '../push/push-sources.js';
 import type { RedisKeys } from '../redis/keys.js';
 import { CameraSession, type SessionEnd } from './camera-session.js';
 import { INGEST_QUEUE, type IngestJobData, type IngestQueue } from './ingest-queue.js';
@@ -43,6 +45,7 @@ export interface IngestWorkerDeps {
   queue: IngestQueue;
   metrics: Registry;
   sources: CameraSources;
+  push: PushSources;
   createSupervisor: SupervisorFactory;
   demand: Demand;
   sweeper: LapseSweeper;
@@ -100,9 +103,10 @@ export class IngestWorker {
     await health.load();
     killOrphans(config.hlsRoot, this.log);
     await this.removeOutputOfDeletedCameras();
-    await subscriber.subscribe(keys.cameraChanges);
+    await subscriber.subscribe(keys.cameraChanges, keys.pushPublished);
     subscriber.on('message', (channel, cameraId) => {
       if (channel === keys.cameraChanges) void this.refresh([cameraId]);
+      if (channel === keys.pushPublished) this.sessions.get(cameraId)?.session.sourcePublished();
     });
     await this.beat();
     const leaseMs = config.health.leaseMs;
@@ -150,7 +154,9 @@ export class IngestWorker {
     for (const { session } of running) session.release();
     await Promise.all(running.map(({ done }) => done));
     await this.consumer?.close();
-    await this.deps.subscriber.unsubscribe(this.deps.keys.cameraChanges).catch(() => undefined);
+    await this.deps.subscriber
+      .unsubscribe(this.deps.keys.cameraChanges, this.deps.keys.pushPublished)
+      .catch(() => undefined);
     await this.deps.health.workerGone(this.id).catch(() => undefined);
     this.log.info('ingest worker stopped');
   }
@@ -367,13 +373,7 @@ export class IngestWorker {
 export function advertisedUrl(config: Config, boundPort: number): string {
   if (config.worker.advertiseUrl) return config.worker.advertiseUrl;
   const scheme = config.tls ? 'https' : 'http';
-  const host = config.http.host;
-  if (host !== '0.0.0.0' && host !== '::')
-    return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-  const address = Object.values(networkInterfaces())
-    .flat()
-    .find((entry) => entry?.family === 'IPv4' && !entry.internal)?.address;
-  return `${scheme}://${address ?? hostname()}:${boundPort}`;
+  return `${scheme}://${advertisedHost(config.http.host)}:${boundPort}`;
 }
 
 /** "ok 98, held 2": what a start command did, for BullMQ's return value. */

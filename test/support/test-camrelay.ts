@@ -58,6 +58,9 @@ export async function startTestCamrelay(
     CAMERA_NETWORKS: '127.0.0.0/8,::1/128',
     // Tests poll much faster than people do; the limit itself is tested with its own setting.
     RATE_LIMIT_PER_MIN: '1000000',
+    // Push tests turn it on, on a port of their own; elsewhere it would only hold port 1935.
+    RTMP_SERVER: 'off',
+    RTMP_PORT: '0',
     ...env,
   });
   const { log, lines } = captureLog(config.logLevel);

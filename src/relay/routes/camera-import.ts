@@ -11,7 +11,11 @@ import { errorSchema } from '../error-schema.js';
 const IMPORT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 export const cameraImportRoutes =
-  (deps: { importer: CameraImport; audit: AuditLog }): FastifyPluginAsyncZod =>
+  (deps: {
+    importer: CameraImport;
+    audit: AuditLog;
+    publishBase(requestHostname: string): string;
+  }): FastifyPluginAsyncZod =>
   async (app) => {
     app.addContentTypeParser(
       'text/csv',
@@ -28,16 +32,16 @@ export const cameraImportRoutes =
           summary: 'Import many cameras: a JSON array (or { cameras }) or text/csv with a header line',
           description:
             'Every row is checked like POST /api/v1/cameras. Valid rows are imported, the others are listed ' +
-            'with their row, field and reason. CSV columns: id, name, url, mode, transcode, rtspTransport, enabled, tags (separated by ;).',
+            'with their row, field and reason. Push cameras come back in publishUrls with their keys, shown this once. CSV columns: id, name, source, url, mode, transcode, rtspTransport, enabled, tags (separated by ;).',
           body: z.union([z.array(z.unknown()), z.object({ cameras: z.array(z.unknown()) }), z.string()]),
           response: { 200: importResultSchema, 400: errorSchema },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const { principal, from } = requester(request);
         const rows = importRows(request.body);
         if (!Array.isArray(rows)) throw invalidField('body', rows.error);
-        const result = await deps.importer.run(rows);
+        const result = await deps.importer.run(rows, deps.publishBase(request.hostname));
         await deps.audit.record(
           principal,
           'camera.import',
@@ -45,7 +49,7 @@ export const cameraImportRoutes =
           from,
           `${result.imported} imported, ${result.failed} refused`,
         );
-        return result;
+        return reply.header('cache-control', 'no-store').send(result);
       },
     );
   };

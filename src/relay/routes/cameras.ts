@@ -12,6 +12,7 @@ import type { CameraService } from '../../cameras/service.js';
 import { Errors } from '../../errors.js';
 import { healthViewSchema } from '../../health/record.js';
 import type { HealthStore } from '../../health/store.js';
+import { publishUrl as pushUrl } from '../../push/publish-url.js';
 import type { AuditLog } from '../../security/audit.js';
 import type { StreamSigner } from '../../security/stream-signer.js';
 import { requester } from '../auth.js';
@@ -26,6 +27,8 @@ export interface CameraRoutesDeps {
   signer: StreamSigner;
   audit: AuditLog;
   streamUrlTtlSec: number;
+  /** Where publishers reach camrelay, given the host name the API was called by. */
+  publishBase(requestHostname: string): string;
 }
 
 const idParams = z.object({ id: cameraIdSchema });
@@ -41,6 +44,21 @@ const pageSchema = z
   .meta({ id: 'CameraPage' });
 
 const tags = ['cameras'];
+
+const createdSchema = cameraViewSchema
+  .extend({
+    publishUrl: z
+      .string()
+      .optional()
+      .describe('Push cameras only: where to publish, with the publish key. Shown this once; keep it.'),
+  })
+  .meta({ id: 'CreatedCamera' });
+const publishKeySchema = z
+  .object({
+    id: cameraIdSchema,
+    publishUrl: z.string().describe('The publish URL with the new key. Shown this once; keep it.'),
+  })
+  .meta({ id: 'PublishKey' });
 
 const streamQuery = z.strictObject({
   bind: z
@@ -66,14 +84,41 @@ export const cameraRoutes =
           tags,
           summary: 'Register a camera',
           body: cameraCreateSchema,
-          response: { 201: cameraViewSchema, 400: errorSchema, 409: errorSchema },
+          response: { 201: createdSchema, 400: errorSchema, 409: errorSchema },
         },
       },
       async (request, reply) => {
         const { principal, from } = requester(request);
-        const camera = await deps.cameras.create(request.body);
-        await deps.audit.record(principal, 'camera.create', camera.id, from, camera.maskedUrl);
-        return reply.code(201).send(toCameraView(camera));
+        const { camera, publishKey } = await deps.cameras.create(request.body);
+        await deps.audit.record(principal, 'camera.create', camera.id, from, camera.maskedUrl ?? 'push');
+        const view = toCameraView(camera);
+        if (publishKey === null) return reply.code(201).send(view);
+        const publishUrl = pushUrl(deps.publishBase(request.hostname), camera.id, publishKey);
+        return reply
+          .code(201)
+          .header('cache-control', 'no-store')
+          .send({ ...view, publishUrl });
+      },
+    );
+
+    app.post(
+      '/api/v1/cameras/:id/publish-key',
+      {
+        config: { access: 'admin' },
+        schema: {
+          tags,
+          summary:
+            'Give a push camera a new publish key; the old one stops working and its publisher is cut off',
+          params: idParams,
+          response: { 200: publishKeySchema, 404: errorSchema, 409: errorSchema },
+        },
+      },
+      async (request, reply) => {
+        const { principal, from } = requester(request);
+        const { camera, publishKey } = await deps.cameras.renewPublishKey(request.params.id);
+        await deps.audit.record(principal, 'camera.publish-key', camera.id, from);
+        const publishUrl = pushUrl(deps.publishBase(request.hostname), camera.id, publishKey);
+        return reply.header('cache-control', 'no-store').send({ id: camera.id, publishUrl });
       },
     );
 
