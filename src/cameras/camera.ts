@@ -69,7 +69,11 @@ export const cameraCreateSchema = z
     id: cameraIdSchema.optional(),
     name: cameraName,
     source: cameraSourceSchema.default('pull'),
-    url: cameraUrlSchema.optional(),
+    url: cameraUrlSchema
+      .optional()
+      .describe(
+        'Required for pull cameras; left out for push cameras. Source URL, e.g. rtsp://user:password@10.1.2.3:554/stream1. Credentials are never returned.',
+      ),
     mode: cameraModeSchema.default('always'),
     transcode: transcodeSchema.default('auto'),
     rtspTransport: rtspTransportSchema.default('tcp'),

@@ -3,6 +3,8 @@ import { maskUrl } from '../cameras/url.js';
 import { type RunningCamrelay, startCamrelay } from '../camrelay.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { publishUrl } from '../push/publish-url.js';
+import { type DemoPublisher, startDemoPublisher } from './demo-publisher.js';
 import { type CameraKind, type RtspCameras, startRtspCameras } from './rtsp-cameras.js';
 
 interface DemoCamera {
@@ -20,6 +22,7 @@ const PUBLIC_CAMERAS: DemoCamera[] = [
 ];
 const PROTECTED_CAMERA: DemoCamera = { id: 'demo-entrance', name: 'Entrance (password)', kind: 'h264' };
 const DEMO_CREDENTIALS = { user: 'admin', password: 'demo-secret' };
+const PUSH_CAMERA = { id: 'demo-patrol', name: 'Patrol car (RTMP push)' };
 
 /**
  * `camrelay demo`: starts real RTSP cameras (GStreamer), camrelay in the `all` role with its own Redis,
@@ -48,19 +51,47 @@ export async function startDemo(config: Config, log: Logger): Promise<RunningCam
     registration(PROTECTED_CAMERA, locked.url(PROTECTED_CAMERA.id, DEMO_CREDENTIALS)),
   ];
   for (const camera of registrations) await upsert(running, camera);
-  printBanner(
-    running,
-    registrations,
-    await signedPlaylists(running, registrations),
-    config.security.adminToken,
-  );
+  const shown = registrations.map((camera) => ({
+    id: camera.id as string,
+    name: camera.name,
+    from: maskUrl(camera.url ?? ''),
+  }));
+  let publisher: DemoPublisher | null = null;
+  if (running.push) {
+    const url = await pushCameraUrl(running, running.push.rtmpPort);
+    publisher = startDemoPublisher(url, log);
+    shown.push({ ...PUSH_CAMERA, from: `a demo encoder publishing to ${maskUrl(url)}` });
+  }
+  printBanner(running, shown, await signedPlaylists(running, shown), config.security.adminToken);
   return {
     ...running,
     async stop() {
+      await publisher?.stop();
       await running.stop();
       await stopServers();
     },
   };
+}
+
+/** The demo's push camera, with a new publish key each start: keys are shown once and kept nowhere. */
+async function pushCameraUrl(running: RunningCamrelay, rtmpPort: number): Promise<string> {
+  let key: string;
+  try {
+    ({ publishKey: key } = (await running.cameras.create({
+      ...PUSH_CAMERA,
+      source: 'push',
+      mode: 'always',
+      transcode: 'auto',
+      rtspTransport: 'tcp',
+      enabled: true,
+      tags: ['demo', 'push'],
+    })) as { publishKey: string });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'CAMRELAY_ERR_CAMERA_EXISTS') throw err;
+    await running.cameras.update(PUSH_CAMERA.id, { enabled: true });
+    ({ publishKey: key } = await running.cameras.renewPublishKey(PUSH_CAMERA.id));
+  }
+  return publishUrl(`rtmp://127.0.0.1:${rtmpPort}`, PUSH_CAMERA.id, key);
 }
 
 function startCameras(
@@ -104,12 +135,19 @@ async function upsert(running: RunningCamrelay, camera: CameraCreate): Promise<v
 /** The demo's playlist links last a day, so they still work after a coffee; the API's default is shorter. */
 const DEMO_LINK_TTL_SEC = 86_400;
 
-async function signedPlaylists(running: RunningCamrelay, cameras: CameraCreate[]): Promise<string[]> {
+interface ShownCamera {
+  id: string;
+  name: string;
+  /** Where its video comes from, with no secret in it. */
+  from: string;
+}
+
+async function signedPlaylists(running: RunningCamrelay, cameras: ShownCamera[]): Promise<string[]> {
   const exp = Math.floor(Date.now() / 1000) + DEMO_LINK_TTL_SEC;
   return Promise.all(
     cameras.map(async (camera) => {
       const query = new URLSearchParams({
-        ...(await running.signer.sign({ cameraId: camera.id as string, exp })),
+        ...(await running.signer.sign({ cameraId: camera.id, exp })),
       });
       return `${running.url}/hls/${camera.id}/index.m3u8?${query}`;
     }),
@@ -118,7 +156,7 @@ async function signedPlaylists(running: RunningCamrelay, cameras: CameraCreate[]
 
 function printBanner(
   running: RunningCamrelay,
-  cameras: CameraCreate[],
+  cameras: ShownCamera[],
   playlists: string[],
   token?: string,
 ): void {
@@ -136,12 +174,11 @@ function printBanner(
     `  API docs     ${base}/docs`,
     '',
     '  cameras: signed playlist links, valid 24 h (open in VLC or Safari, or: ffplay "<link>")',
-    ...cameras.flatMap((camera, i) => [
-      `    ${camera.name}, from ${maskUrl(camera.url ?? '')}`,
-      `      ${playlists[i]}`,
-    ]),
+    ...cameras.flatMap((camera, i) => [`    ${camera.name}, from ${camera.from}`, `      ${playlists[i]}`]),
     '',
     `  a fresh link: curl ${auth} ${base}/api/v1/cameras/${cameras[0]?.id}/stream`,
+    `  your own push camera (OBS, ffmpeg): curl ${auth} -H 'content-type: application/json' \\`,
+    `    -d '{"name":"My encoder","source":"push"}' ${base}/api/v1/cameras   (the answer's publishUrl)`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -49,7 +49,7 @@ export class HealthStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly times: { leaseMs: number; startWaitMs: number },
+    private readonly times: { leaseMs: number; startWaitMs: number; publishIntervalMs: number },
     /** A connection of its own for lease renewals (workers), so they never queue behind other traffic. */
     private readonly leaseRedis: Redis = redis,
   ) {}
@@ -223,7 +223,10 @@ export class HealthStore {
       return value;
     }) as [[string, string], Record<string, string>, number];
     const nowMs = redisTimeMs(time);
-    const live = await this.redis.zcount(this.keys.workers, nowMs - this.times.leaseMs, '+inf');
+    // Workers beat with their health reports, every HEALTH_PUBLISH_INTERVAL_MS: a window shorter than two of
+    // those would count a live worker as gone between beats.
+    const windowMs = Math.max(this.times.leaseMs, 2 * this.times.publishIntervalMs);
+    const live = await this.redis.zcount(this.keys.workers, nowMs - windowMs, '+inf');
     const byStatus = Object.fromEntries(
       HEALTH_STATUSES.map((s) => [s, Math.max(0, Number(counts[s] ?? 0))]),
     ) as Record<HealthStatus | 'unknown', number>;

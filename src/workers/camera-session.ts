@@ -160,7 +160,10 @@ export class CameraSession {
     supervisor.on('status', (change) => {
       if (change.to === 'stopped') return;
       this.statusChanges++;
-      const level = change.to === 'online' || change.to === 'starting' ? 'info' : 'warn';
+      // A push camera is offline whenever its encoder is: a parked car is routine, not a fault.
+      const routine =
+        change.to === 'online' || change.to === 'starting' || (this.isPush && change.to === 'offline');
+      const level = routine ? 'info' : 'warn';
       this.log[level]({ from: change.from, to: change.to, reason: change.reason }, `camera ${change.to}`);
       if (change.restart) this.deps.metrics.restarted(this.cameraId);
       void this.publish(reportOf(supervisor.snapshot()), { restart: change.restart, reason: change.reason });

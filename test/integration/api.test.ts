@@ -188,7 +188,10 @@ describe('camera API', () => {
       ]),
     );
     const createBody = doc.paths['/api/v1/cameras'].post.requestBody.content['application/json'].schema;
-    expect(createBody.required).toEqual(expect.arrayContaining(['name', 'url']));
+    expect(createBody.required).toEqual(expect.arrayContaining(['name']));
+    // url is required for pull cameras only, so the document says so in words.
+    expect(createBody.properties.source.enum).toEqual(['pull', 'push']);
+    expect(createBody.properties.url.description).toMatch(/required for pull cameras/i);
     expect(createBody.properties.transcode.enum).toEqual(['auto', 'copy', 'h264']);
     expect((await relay.api('/docs')).status).toBeLessThan(400);
   });

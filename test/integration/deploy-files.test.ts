@@ -21,9 +21,11 @@ describe('deployment files', () => {
       CAMERA_NETWORKS: '10.20.0.0/16',
     });
     expect(stdout).toMatch(/CAMERA_NETWORKS: 10.20.0.0\/16/);
-    for (const service of ['redis:', 'relay:', 'worker:']) expect(stdout).toContain(`  ${service}`);
+    for (const service of ['redis:', 'relay:', 'worker:', 'push:']) expect(stdout).toContain(`  ${service}`);
     expect(stdout).toMatch(/--appendonly\s*\n\s*- "yes"/);
     expect(stdout).toMatch(/condition: service_healthy/);
+    expect(stdout).toMatch(/published: "?1935"?\s*\n\s*target: 1935|1935:1935/);
+    expect(stdout).toMatch(/RTMP_ADVERTISE_URL: rtmp:\/\/push:1935/);
   });
 
   it('the Dockerfile copies only files that exist, and runs the CLI', () => {

@@ -18,7 +18,11 @@ describe('HealthStore', () => {
 
   beforeAll(async () => {
     redis = new Redis(redisOptionsFromUrl(inject('redisUrl')));
-    health = new HealthStore(redis, keys, { leaseMs: LEASE_MS, startWaitMs: LEASE_MS });
+    health = new HealthStore(redis, keys, {
+      leaseMs: LEASE_MS,
+      startWaitMs: LEASE_MS,
+      publishIntervalMs: LEASE_MS / 2,
+    });
     registry = new CameraRegistry(redis, keys);
     await health.load();
   });
@@ -150,6 +154,22 @@ describe('HealthStore', () => {
     await health.release('handed', 'w2', 'idle', 'nobody watched it');
     expect((await health.get('handed'))?.status).toBe('idle');
     expect(await redis.zscore(keys.healthDeadlines, 'handed')).toBeNull();
+  });
+
+  it('counts a worker live between beats that come less often than a lease lasts', async () => {
+    const beatKeys = redisKeys(`t-${randomBytes(4).toString('hex')}`);
+    const slowBeats = new HealthStore(redis, beatKeys, {
+      leaseMs: 300,
+      startWaitMs: 300,
+      publishIntervalMs: 1000,
+    });
+    await slowBeats.load();
+    await slowBeats.workerBeat('w-slow', { streams: 0 });
+    await sleep(600);
+    expect((await slowBeats.summary()).workers.live).toBe(1);
+    await sleep(1600);
+    expect((await slowBeats.summary()).workers.live).toBe(0);
+    await redis.del(beatKeys.workers, beatKeys.worker('w-slow'));
   });
 
   it('keeps the counts equal to the records through every kind of change', async () => {

@@ -1,9 +1,13 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMediaPlaylist } from '../../src/ingest/playlist.js';
+import { selfSigned } from '../support/certs.js';
+import { type CliRun, killAll, runCli, workerEnv } from '../support/cli.js';
 import { ffmpegWritingInto, ffprobe } from '../support/processes.js';
 import { dumpRedis } from '../support/redis-dump.js';
 import { killPublishers, publishTestPattern, type RtmpPublisher } from '../support/rtmp-publisher.js';
@@ -26,7 +30,7 @@ describe('push cameras over RTMP', () => {
 
   beforeAll(async () => {
     workDir = await mkdtemp(path.join(tmpdir(), 'camrelay-push-'));
-    camrelay = await startTestCamrelay('all', { RTMP_SERVER: 'on' });
+    camrelay = await startTestCamrelay('all', { RTMP_SERVER: 'on', STALE_TIMEOUT_MS: '2000' });
   });
   afterAll(async () => {
     killPublishers();
@@ -146,6 +150,16 @@ describe('push cameras over RTMP', () => {
     expect((await health('push-main')).status).toBe('online');
   });
 
+  it('reads stalled when a connected publisher stops sending, and recovers when it sends again', async () => {
+    publisher.child.kill('SIGSTOP');
+    try {
+      await untilStatus('push-main', 'stalled', 10_000);
+    } finally {
+      publisher.child.kill('SIGCONT');
+    }
+    await untilStatus('push-main', 'online');
+  });
+
   it('reads offline within 5 s of the publisher vanishing, and online again when it publishes again', async () => {
     const url = publisher.child.spawnargs.at(-1) as string;
     const stoppedAtMs = Date.now();
@@ -211,15 +225,17 @@ describe('push cameras over RTMP', () => {
 
   it('cuts off a publisher whose camera gets a new key or is disabled', async () => {
     const oldUrl = publisher.child.spawnargs.at(-1) as string;
+    const renewedAtMs = Date.now();
     const { status, body } = await call('/api/v1/cameras/push-main/publish-key', { method: 'POST' });
     expect(status).toBe(200);
     keys.push(keyOf(body.publishUrl));
     await waitFor(
       'the old publisher to be cut off',
       () => publisher.child.exitCode !== null || publisher.child.signalCode !== null,
-      {
-        timeoutMs: 5000,
-      },
+      { timeoutMs: 5000, intervalMs: 20 },
+    );
+    console.info(
+      `push: the publisher with the old key was cut off ${Date.now() - renewedAtMs} ms after the new key`,
     );
     const retry = publishTestPattern(oldUrl);
     expect((await retry.exitWithin(15_000))?.code).toBeTypeOf('number');
@@ -264,6 +280,106 @@ describe('push cameras over RTMP', () => {
     expect(everything).toContain('push-main');
   });
 });
+
+/**
+ * The documented multi-host way, each part in a process of its own: publishers reach a push host (here
+ * 127.0.0.2, over RTMPS), a worker elsewhere pulls from it with a signed token, and a relay serves the HLS.
+ */
+describe('push role on a host of its own, with RTMPS', () => {
+  const PUSH_HOST = '127.0.0.2';
+  let relay: TestCamrelay;
+  let dir: string;
+  let pushHost: CliRun;
+  let worker: CliRun;
+  let rtmpPort: number;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'camrelay-push-host-'));
+    const { cert, key } = await selfSigned(dir, PUSH_HOST);
+    const [plainPort, rtmpsPort] = (await freePorts(PUSH_HOST, 2)) as [number, number];
+    rtmpPort = plainPort;
+    relay = await startTestCamrelay('relay', { RTMP_PUBLIC_URL: `rtmps://${PUSH_HOST}:${rtmpsPort}` });
+    const shared = workerEnv(relay, inject('redisUrl'));
+    // The push host opens no camera URLs: it needs no CAMERA_NETWORKS.
+    const { CAMERA_NETWORKS: _, ...pushEnv } = shared;
+    pushHost = runCli(['push'], {
+      ...pushEnv,
+      RTMP_HOST: PUSH_HOST,
+      RTMP_PORT: String(rtmpPort),
+      RTMPS_PORT: String(rtmpsPort),
+      RTMPS_CERT_FILE: cert,
+      RTMPS_KEY_FILE: key,
+    });
+    worker = runCli(['worker'], { ...shared, WORKER_ID: 'w-far' });
+    await Promise.all([pushHost.url, worker.url]);
+  });
+  afterAll(async () => {
+    killPublishers();
+    killAll();
+    await relay?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('takes a publisher over RTMPS on the push host; a worker on another host pulls it; the relay serves it', async () => {
+    const created = await relay.api('/api/v1/cameras', {
+      method: 'POST',
+      json: { id: 'far-cam', name: 'Drone', source: 'push' },
+    });
+    expect(created.status).toBe(201);
+    const { publishUrl } = await created.json();
+    expect(publishUrl).toMatch(/^rtmps:\/\/127\.0\.0\.2:\d+\/live\/far-cam\?key=/);
+    const publisher = publishTestPattern(publishUrl);
+    await waitFor(
+      'far-cam online',
+      async () => (await (await relay.api('/api/v1/cameras/far-cam/health')).json()).status === 'online',
+      { timeoutMs: 25_000 },
+    );
+    const health = await (await relay.api('/api/v1/cameras/far-cam/health')).json();
+    expect(health).toMatchObject({ workerId: 'w-far', videoCodec: 'h264', audioCodec: 'aac' });
+    const claim = JSON.parse(
+      (await relay.redis.get(`${relay.config.redis.prefix}:push:claim:far-cam`)) ?? '{}',
+    );
+    expect(claim.origin).toBe(`rtmp://${PUSH_HOST}:${rtmpPort}`);
+    const playlist = await waitFor('a playlist through the relay', async () => {
+      const response = await relay.hls('far-cam', 'index.m3u8');
+      const parsed = response.ok ? parseMediaPlaylist(await response.text()) : null;
+      return parsed && parsed.segments.length >= 2 ? parsed : undefined;
+    });
+    expect((await relay.hls('far-cam', playlist.segments.at(-1)?.uri as string)).status).toBe(200);
+    // Only workers may play from the push host: a player without a pull token is refused.
+    const snoop = await playFor(`rtmp://${PUSH_HOST}:${rtmpPort}/live/far-cam`, 3000);
+    expect(snoop.code).not.toBe(0);
+    expect(pushHost.output.join('\n')).toContain('"refusal":"play_refused"');
+    await publisher.kill();
+  });
+});
+
+/** Ports free on `host` now (bound and released at once). */
+async function freePorts(host: string, count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    ports.push((server.address() as { port: number }).port);
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return ports;
+}
+
+/** ffmpeg trying to play an RTMP URL for a while; its exit, or a kill's. */
+async function playFor(url: string, ms: number): Promise<{ code: number | null }> {
+  const child = spawn(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-i', url, '-t', '1', '-f', 'null', '-'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  return { code };
+}
 
 function keyOf(publishUrl: string): string {
   const key = KEY_IN_URL.exec(publishUrl)?.[1];

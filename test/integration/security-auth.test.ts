@@ -39,6 +39,8 @@ const ROUTES: RouteCase[] = [
   { method: 'POST', path: '/api/v1/cameras', need: 'admin', json: { name: 'x', url: 'rtsp://127.0.0.1/x' } },
   { method: 'PATCH', path: '/api/v1/cameras/matrix-cam', need: 'admin', json: { name: 'renamed' } },
   { method: 'POST', path: '/api/v1/cameras/import', need: 'admin', json: [] },
+  // A pull camera: the route is reached (409), and no key is made.
+  { method: 'POST', path: '/api/v1/cameras/matrix-cam/publish-key', need: 'admin' },
   { method: 'DELETE', path: '/api/v1/cameras/matrix-absent', need: 'admin' },
   { method: 'GET', path: '/api/v1/tokens', need: 'admin' },
   { method: 'POST', path: '/api/v1/tokens', need: 'admin', json: { name: 'made in matrix', role: 'viewer' } },

@@ -12,6 +12,7 @@ describe('camera schemas', () => {
     const camera = cameraCreateSchema.parse({ name: 'Gate', url: 'rtsp://10.0.0.5/live' });
     expect(camera).toEqual({
       name: 'Gate',
+      source: 'pull',
       url: 'rtsp://10.0.0.5/live',
       mode: 'always',
       transcode: 'auto',

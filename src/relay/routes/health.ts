@@ -13,7 +13,12 @@ const summarySchema = z
       .object(Object.fromEntries([...HEALTH_STATUSES, 'unknown'].map((s) => [s, z.number().int()])))
       .describe('Cameras per status; unknown: registered but never reported.'),
     workers: z.object({
-      live: z.number().int().describe('Workers that reported within CAMERA_LEASE_TTL_MS.'),
+      live: z
+        .number()
+        .int()
+        .describe(
+          'Workers that reported within two HEALTH_PUBLISH_INTERVAL_MS (at least CAMERA_LEASE_TTL_MS).',
+        ),
     }),
   })
   .meta({ id: 'HealthSummary' });
