@@ -189,6 +189,7 @@ async function start(
       signer,
       log,
       onUpstreamFetch: upstreamCounter(metrics),
+      selfWorkerId: worker ? config.worker.id : null,
     });
     const onDemand = new OnDemand({
       demand,

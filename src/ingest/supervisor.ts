@@ -19,7 +19,11 @@ import type { StderrLine } from './stderr-line.js';
  * policy) unless it says `offline` (nothing to read yet: a push camera with no publisher).
  */
 export type AdmitVerdict =
-  | { ok: true; url: string }
+  /**
+   * watchPort false: an open port says nothing of the source coming back (a push server is always up), so
+   * backoff does not knock on it; retryNow() says so instead.
+   */
+  | { ok: true; url: string; watchPort?: boolean }
   | { ok: false; reason: string; status?: 'offline' | 'unsupported' };
 
 /** What the supervisor ingests: the camera fields that matter to ffmpeg. */
@@ -135,6 +139,8 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
   private wakes = 0;
   /** The URL ffmpeg was last given: the target's, with its host pinned to the address that was checked. */
   private sourceUrl = '';
+  /** Whether the source's TCP port opening again means it is back (see AdmitVerdict). */
+  private watchPort = true;
   private redact: (text: string) => string;
 
   constructor(
@@ -233,6 +239,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
     const plan = planEncode(this.target.transcode, this.input);
     this.plan = plan;
     this.sourceUrl = admitted.url;
+    this.watchPort = admitted.watchPort !== false;
     let run: IngestRun;
     try {
       await ensureOutputDir(this.outputDir);
@@ -411,7 +418,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
    * stays away, and a camera whose port stays open but fails otherwise (404, no RTSP) waits its full delay.
    */
   private async waitForReturn(delayMs: number): Promise<void> {
-    const endpoint = endpointOf(this.sourceUrl);
+    const endpoint = this.watchPort ? endpointOf(this.sourceUrl) : null;
     if (!endpoint || delayMs <= REACHABILITY_PROBE_MS) return this.sleep(delayMs);
     const wakes = this.wakes;
     const deadline = Date.now() + delayMs;

@@ -19,7 +19,7 @@ export class PushSources {
       const claim = await this.claims.get(cameraId);
       if (!claim)
         return { ok: false, status: 'offline', reason: 'no publisher: nothing is publishing to this camera' };
-      return { ok: true, url: pullUrl(claim.origin, cameraId, this.tokens.sign(cameraId)) };
+      return { ok: true, url: pullUrl(claim.origin, cameraId, this.tokens.sign(cameraId)), watchPort: false };
     } catch (err) {
       return {
         ok: false,

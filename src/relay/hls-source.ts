@@ -12,6 +12,11 @@ export interface RemoteOwners {
   signer: StreamSigner;
   log: Logger;
   onUpstreamFetch?: (kind: 'playlist' | 'segment') => void;
+  /**
+   * The worker in this same process (the `all` role), if any. What it holds is on this disk or nowhere:
+   * asking it over HTTP would be asking ourselves, and the request would come back here again.
+   */
+  selfWorkerId?: string | null;
 }
 
 /** A playlist changes with every segment; a burst of viewers polling it within this window shares one fetch. */
@@ -78,7 +83,7 @@ export class HlsSource {
   /** The HLS base URL of the worker that holds the camera now, if any. */
   private async ownerUrl(remote: RemoteOwners, cameraId: string): Promise<string | null> {
     const owner = await remote.redis.hget(remote.keys.health(cameraId), 'workerId');
-    if (!owner) return null;
+    if (!owner || owner === remote.selfWorkerId) return null;
     const known = this.workerUrls.get(owner);
     if (known && known.expiresAtMs > Date.now()) return known.url;
     const url = await remote.redis.hget(remote.keys.worker(owner), 'hlsUrl');

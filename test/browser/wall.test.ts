@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RtspCameras, startRtspCameras } from '../../src/demo/rtsp-cameras.js';
 import { launchChromium } from '../support/browser.js';
+import { killPublishers, publishTestPattern } from '../support/rtmp-publisher.js';
 import { startTestCamrelay, type TestCamrelay } from '../support/test-camrelay.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -66,7 +67,7 @@ describe('the video wall in a real browser', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    relay = await startTestCamrelay('all');
+    relay = await startTestCamrelay('all', { RTMP_SERVER: 'on' });
     cameras = await startRtspCameras({
       mounts: CAMERAS.slice(0, 3).map((name) => ({ name, kind: 'h264' as const })),
     });
@@ -79,6 +80,7 @@ describe('the video wall in a real browser', () => {
     browser = await launchChromium();
   });
   afterAll(async () => {
+    killPublishers();
     await browser?.close();
     await relay?.close();
     await cameras?.stop();
@@ -143,5 +145,26 @@ describe('the video wall in a real browser', () => {
     await waitFor('four tiles', async () => (await tiles(second)).length === 4, { timeoutMs: 15_000 });
     expect((await tiles(second)).map((t) => t.camera)).toEqual(shown);
     await Promise.all([page.close(), second.close()]);
+  });
+
+  it('plays a push camera beside RTSP ones, and shows it offline when its encoder drops', async () => {
+    const created = await relay.api('/api/v1/cameras', {
+      method: 'POST',
+      json: { id: 'wall-push', name: 'Patrol car', source: 'push' },
+    });
+    const publisher = publishTestPattern((await created.json()).publishUrl);
+    const mixed = [...CAMERAS.slice(0, 3), 'wall-push'];
+    await relay.api('/api/v1/layouts', { method: 'POST', json: { name: 'mixed', grid: 4, cameras: mixed } });
+    const page = await openWall('?layout=mixed');
+    await waitFor('every tile playing', () => playing(page, mixed), { timeoutMs: 30_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'wall-push.png') });
+    const pushTile = async () => (await tiles(page)).find((t) => t.camera === 'wall-push');
+    expect((await pushTile())?.brightShare).toBeGreaterThan(0.002);
+    await publisher.kill();
+    await waitFor('the overlay on the push tile', async () => (await pushTile())?.alarm === true, {
+      timeoutMs: 10_000,
+    });
+    expect(await playing(page, CAMERAS.slice(0, 3))).toBe(true);
+    await page.close();
   });
 });

@@ -238,6 +238,20 @@ describe('core pipeline', () => {
     }
   });
 
+  it('answers a missing segment of its own worker at once, without asking itself over HTTP', async () => {
+    const upstreamFetches = async () =>
+      (await (await camrelay.api('/metrics')).text()).match(
+        /^camrelay_relay_upstream_fetches_total\{kind="segment"\} (\d+)/m,
+      )?.[1] ?? '0';
+    const before = await upstreamFetches();
+    const startedAtMs = Date.now();
+    const response = await camrelay.hls('cam-h264', 'gone-1.ts');
+    expect(response.status).toBe(404);
+    // Asking the owner, itself, would wait out the 5 s upstream timeout.
+    expect(Date.now() - startedAtMs).toBeLessThan(1000);
+    expect(await upstreamFetches()).toBe(before);
+  });
+
   it('sums up health from kept counts', async () => {
     const summary = await (await camrelay.api('/api/v1/health')).json();
     expect(summary.workers.live).toBe(1);

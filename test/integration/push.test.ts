@@ -12,7 +12,7 @@ import { ffmpegWritingInto, ffprobe } from '../support/processes.js';
 import { dumpRedis } from '../support/redis-dump.js';
 import { killPublishers, publishTestPattern, type RtmpPublisher } from '../support/rtmp-publisher.js';
 import { startTestCamrelay, type TestCamrelay } from '../support/test-camrelay.js';
-import { waitFor } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const KEY_IN_URL = /\?key=([A-Za-z0-9_-]{43})$/;
 
@@ -177,6 +177,11 @@ describe('push cameras over RTMP', () => {
     );
     const offline = await health('push-main');
     expect(offline.lastError).toMatch(/publisher|Input\/output error|ended/);
+    // While it waits, nothing knocks on the push server: the worker is told when a publisher arrives.
+    const connections = () => camrelay.logs.filter((line) => /RTMP session \w+ close/.test(line)).length;
+    const seen = connections();
+    await sleep(3000);
+    expect(connections()).toBe(seen);
 
     const republishedAtMs = Date.now();
     publisher = publishTestPattern(url);
