@@ -132,6 +132,10 @@ export class RtmpConnection {
     return players.length;
   }
 
+  get closed(): boolean {
+    return this.socket.destroyed;
+  }
+
   onClose(listener: () => void): void {
     this.socket.once('close', listener);
   }

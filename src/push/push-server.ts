@@ -178,20 +178,9 @@ export class PushServer {
     const remote = socket.remoteAddress ?? 'unknown';
     const connection = startRtmpSession(socket, {
       onPublish: (session, decide) => {
-        void this.admit(session).then(async (admission) => {
-          if (!admission.ok) {
-            this.refuse(admission.refusal, session, remote);
-            return decide.reject();
-          }
-          if (socket.destroyed || this.stopping || !decide.accept()) {
-            await this.deps.claims.release(session.streamName, admission.claim).catch(() => undefined);
-            if (!socket.destroyed) {
-              this.refuse('already_publishing', session, remote);
-              decide.reject();
-            }
-            return;
-          }
-          this.admitted({ cameraId: session.streamName, connection, remote, ...admission });
+        this.decide(session, decide, connection, remote).catch((err: unknown) => {
+          this.log.error({ err, cameraId: session.streamName }, 'could not admit a publisher');
+          decide.reject();
         });
       },
       onPlay: (session) => {
@@ -200,6 +189,30 @@ export class PushServer {
         return allowed;
       },
     });
+  }
+
+  /** Admits a publisher or turns it away; a claim taken for one that left meanwhile is given back. */
+  private async decide(
+    session: NmsSession,
+    decide: { accept(): boolean; reject(): void },
+    connection: RtmpConnection,
+    remote: string,
+  ): Promise<void> {
+    const admission = await this.admit(session);
+    if (!admission.ok) {
+      this.refuse(admission.refusal, session, remote);
+      return decide.reject();
+    }
+    const gone = connection.closed || this.stopping;
+    if (!gone && decide.accept()) {
+      this.admitted({ cameraId: session.streamName, connection, remote, ...admission });
+      return;
+    }
+    await this.deps.claims.release(session.streamName, admission.claim).catch(() => undefined);
+    if (gone) return;
+    // NMS itself has a publisher on this path (one whose claim lapsed): the newcomer waits its turn.
+    this.refuse('already_publishing', session, remote);
+    decide.reject();
   }
 
   private async admit(session: NmsSession): Promise<Admission> {

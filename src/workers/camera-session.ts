@@ -261,6 +261,8 @@ export class CameraSession {
   /** What this camera sent the last time anyone ingested it, so the first plan usually fits. */
   private async hint(): Promise<InputStreams | null> {
     const fields = await this.deps.health.fields(this.cameraId);
+    // RTMP carries H.264 and AAC nearly always: plan for them, and re-plan in the rare other case.
+    if (!fields.videoCodec && this.isPush) return RTMP_USUAL_STREAMS;
     if (!fields.videoCodec) return null;
     const rate = fields.audioSampleRateHz ? Number(fields.audioSampleRateHz) : null;
     return {
@@ -279,6 +281,11 @@ export class CameraSession {
     };
   }
 }
+
+const RTMP_USUAL_STREAMS: InputStreams = {
+  video: { codec: 'h264', profile: null, pixelFormat: null, width: null, height: null, fps: null },
+  audio: { codec: 'aac', sampleRateHz: null, channels: null },
+};
 
 function reportOf(snapshot: IngestSnapshot): HealthReport {
   const { input, plan } = snapshot;

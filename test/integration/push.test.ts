@@ -100,8 +100,10 @@ describe('push cameras over RTMP', () => {
   it('ingests what ffmpeg publishes with the right key: online, and the playlist holds H.264 and AAC', async () => {
     const { body } = await call('/api/v1/cameras/push-main/publish-key', { method: 'POST' });
     keys.push(keyOf(body.publishUrl));
+    const publishedAtMs = Date.now();
     publisher = publishTestPattern(body.publishUrl);
     await untilStatus('push-main', 'online');
+    console.info(`push: online ${Date.now() - publishedAtMs} ms after the publisher started`);
     const playlist = await waitFor(
       'two segments',
       async () => {
