@@ -2,7 +2,10 @@
  * Time from registering a camera to its first playlist, and what one remuxing ffmpeg costs under camrelay
  * next to a bare ffmpeg doing the same job (same arguments, same camera, same seconds).
  *
- *   npm run bench:startup            RUNS=5 SAMPLE_SEC=30 by default
+ *   npm run bench:startup            RUNS=5 SAMPLE_SEC=30 by default; BENCH_SMOKE=1: one run, 3 s samples
+ *
+ * Then the time to the first frame a browser decodes: from registration for an always-on camera, from the
+ * first playlist request for an on-demand one (Debian's Chromium through playwright-core).
  *
  * Real parts only: GStreamer RTSP cameras, camrelay "all" with its own Redis, ffmpeg.
  */
@@ -14,15 +17,18 @@ import path from 'node:path';
 import { type RunningCamrelay, startCamrelay } from '../src/camrelay.js';
 import { loadConfig } from '../src/config/load.js';
 import { type CameraKind, startRtspCameras } from '../src/demo/rtsp-cameras.js';
-import { planEncode } from '../src/ingest/codec-policy.js';
-import { buildIngestArgs } from '../src/ingest/ffmpeg-args.js';
 import { parseMediaPlaylist } from '../src/ingest/playlist.js';
 import { processTable } from '../src/ingest/process-table.js';
 import { createLogger } from '../src/log.js';
+import { launchChromium } from '../test/support/browser.js';
+import { HLS_CONFIG } from '../web/wall/hls-config.js';
 import { measure, median } from './proc-stats.js';
+import { bareRemuxArgv } from './support/bare-ffmpeg.js';
+import { firstFrameAtMs, openFirstFramePage } from './support/first-frame-page.js';
 
-const RUNS = Number(process.env.RUNS ?? 5);
-const SAMPLE_SEC = Number(process.env.SAMPLE_SEC ?? 30);
+const SMOKE = process.env.BENCH_SMOKE === '1';
+const RUNS = Number(process.env.RUNS ?? (SMOKE ? 1 : 5));
+const SAMPLE_SEC = Number(process.env.SAMPLE_SEC ?? (SMOKE ? 3 : 30));
 const KINDS: CameraKind[] = ['h264', 'h265', 'h264+pcma'];
 
 async function untilPlaylist(url: string, segments: number, t0: number): Promise<number> {
@@ -95,26 +101,7 @@ async function ingestCost(camrelay: RunningCamrelay, cameraUrl: string, dataDir:
   );
   if (!managed) throw new Error('camrelay ffmpeg not found');
   const bareDir = await mkdtemp(path.join(dataDir, 'bare-'));
-  const args = buildIngestArgs({
-    url: cameraUrl,
-    rtspTransport: 'tcp',
-    ioTimeoutMs: 5000,
-    plan: planEncode('auto', {
-      video: { codec: 'h264', profile: null, pixelFormat: null, width: null, height: null, fps: null },
-      audio: null,
-    }),
-    outputDir: bareDir,
-    runId: 'bare',
-    segmentDurationSec: 1,
-    listSize: 6,
-  });
-  const bare = spawn(
-    'ffmpeg',
-    [...args.inputOptions, '-i', args.input, ...args.outputOptions, '-y', args.output],
-    {
-      stdio: ['ignore', 'ignore', 'ignore'],
-    },
-  );
+  const bare = spawn('ffmpeg', bareRemuxArgv(cameraUrl, bareDir), { stdio: 'ignore' });
   await new Promise((resolve) => setTimeout(resolve, 5000));
   const usage = await measure(
     {
@@ -129,6 +116,41 @@ async function ingestCost(camrelay: RunningCamrelay, cameraUrl: string, dataDir:
     ([name, u]) =>
       `| ${name} | ${u.cpuPercentOfCore.toFixed(2)} % | ${u.rssMb.toFixed(1)} MB | ${u.pssMb.toFixed(1)} MB |`,
   );
+}
+
+/**
+ * From registration (always-on) or from the first playlist request (on-demand) to the first frame Chromium
+ * decodes, playing with the wall's hls.js settings.
+ */
+async function firstFrames(camrelay: RunningCamrelay, cameraUrl: string): Promise<string[]> {
+  const browser = await launchChromium();
+  const api = `${camrelay.url}/api/v1/cameras`;
+  const always: number[] = [];
+  const onDemand: number[] = [];
+  try {
+    const page = await openFirstFramePage(browser, camrelay.url);
+    for (let run = 0; run < RUNS; run++) {
+      const id = `bench-frame-${run}`;
+      const registeredAtMs = Date.now();
+      await fetch(api, json('POST', { id, name: id, url: cameraUrl }));
+      always.push((await firstFrameAtMs(page, await playlistUrl(camrelay, id), HLS_CONFIG)) - registeredAtMs);
+      const lazy = `bench-demand-${run}`;
+      await fetch(api, json('POST', { id: lazy, name: lazy, url: cameraUrl, mode: 'on-demand' }));
+      const lazyUrl = await playlistUrl(camrelay, lazy);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const requestedAtMs = Date.now();
+      onDemand.push((await firstFrameAtMs(page, lazyUrl, HLS_CONFIG)) - requestedAtMs);
+      for (const gone of [id, lazy]) await fetch(`${api}/${gone}`, { method: 'DELETE', headers: auth });
+    }
+  } finally {
+    await browser.close();
+  }
+  const ms = (values: number[]) =>
+    `${Math.round(median(values))} ms (${Math.round(Math.min(...values))}-${Math.round(Math.max(...values))})`;
+  return [
+    `| always-on, from registration | ${ms(always)} |`,
+    `| on-demand, from the first playlist request | ${ms(onDemand)} |`,
+  ];
 }
 
 async function main() {
@@ -146,6 +168,7 @@ async function main() {
   try {
     const startup = await startupTimes(camrelay, (kind) => cameras.url(kind.replace('+', '-')));
     const cost = await ingestCost(camrelay, cameras.url('h264'), dataDir);
+    const frames = await firstFrames(camrelay, cameras.url('h264'));
     console.log(
       `\nTime to playlist, median of ${RUNS} runs (camera 640x360 25 fps, 1 s GOP; 1 s segments)\n`,
     );
@@ -160,6 +183,12 @@ async function main() {
     console.log('| process | CPU (% of one core) | RSS (median) | PSS (median) |');
     console.log('|---|---|---|---|');
     for (const row of cost) console.log(row);
+    console.log(
+      `\nTime to the first decoded frame in Chromium (hls.js with the wall's settings), median and range of ${RUNS} runs\n`,
+    );
+    console.log('| camera | first frame |');
+    console.log('|---|---|');
+    for (const row of frames) console.log(row);
   } finally {
     await camrelay.stop();
     await cameras.stop();

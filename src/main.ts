@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ROLES, type Role, startCamrelay } from './camrelay.js';
@@ -6,6 +7,7 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { startDemo } from './demo/demo.js';
 import { createLogger, type Logger } from './log.js';
+import { relayProcesses, runRelayCluster, stopWithCluster } from './relay/cluster.js';
 
 const USAGE = `Usage: camrelay <role>
 
@@ -45,6 +47,17 @@ async function main(args: string[]): Promise<void> {
     process.exit(EXIT_CONFIG);
   }
   const log = createLogger(config.logLevel);
+  let processes: number;
+  try {
+    processes = relayProcesses(config, role);
+  } catch (err) {
+    process.stderr.write(`camrelay: ${(err as Error).message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  if (processes > 1 && cluster.isPrimary) {
+    runRelayCluster(processes, log);
+    return;
+  }
   let running: Awaited<ReturnType<typeof startCamrelay>>;
   try {
     running = role === 'demo' ? await startDemo(config, log) : await startCamrelay(config, role as Role, log);
@@ -53,7 +66,8 @@ async function main(args: string[]): Promise<void> {
     process.stderr.write(`camrelay: ${(err as Error).message}\n`);
     process.exit((err as { code?: string }).code === 'CAMRELAY_ERR_CONFIG_INVALID' ? EXIT_CONFIG : 1);
   }
-  stopOnSignals(running.stop, log);
+  if (cluster.isWorker) stopWithCluster(running.stop, log);
+  else stopOnSignals(running.stop, log);
 }
 
 function stopOnSignals(stop: () => Promise<void>, log: Logger): void {

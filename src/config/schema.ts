@@ -91,6 +91,11 @@ export const configKeys = z.strictObject({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Relay HTTP port; 0 picks a free one. */
   PORT: integer(0, 65535).default(8080),
+  /**
+   * Processes of the relay role that share PORT (a Node cluster), so serving HLS uses more than one core.
+   * Each keeps its own caches; everything else they share through Redis, as relays on several hosts do.
+   */
+  RELAY_PROCESSES: integer(1, 64).default(1),
   /** Port of the worker role's own server (probes, metrics, and its HLS for relays); 0 picks a free one. */
   WORKER_PORT: integer(0, 65535).default(8081),
   /**
@@ -251,6 +256,7 @@ export const configSchema = configKeys
     const dataDir = path.resolve(keys.DATA_DIR);
     return {
       http: { host: keys.HOST, port: keys.PORT, corsOrigins: keys.CORS_ORIGINS },
+      relay: { processes: keys.RELAY_PROCESSES },
       dataDir,
       hlsRoot: path.resolve(keys.HLS_ROOT ?? path.join(dataDir, 'hls')),
       redis: { url: keys.REDIS_URL, prefix: keys.REDIS_PREFIX },

@@ -2,8 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-/** Camera kinds the fixture serves: video codec, optionally with an audio codec. */
-export type CameraKind = 'h264' | 'h265' | `${'h264' | 'h265'}+${'pcma' | 'pcmu' | 'aac'}`;
+/**
+ * Camera kinds the fixture serves: video codec, optionally with an audio codec. `stamp` is H.264 with the
+ * epoch milliseconds each frame was made at written into its top rows (bench/latency/stamp.ts reads them).
+ */
+export type CameraKind = 'h264' | 'h265' | `${'h264' | 'h265'}+${'pcma' | 'pcmu' | 'aac'}` | 'stamp';
 
 export interface RtspCamerasOptions {
   mounts: ReadonlyArray<{ name: string; kind: CameraKind }>;

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../log.js';
 import { type AuthDeps, authPlugin } from './auth.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import { registerSecurityHeaders } from './security-headers.js';
 
 /** API bodies are small JSON; anything bigger is a mistake or an attack. */
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -48,7 +48,7 @@ export async function createFastify(
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  await app.register(helmet, {
+  await registerSecurityHeaders(app, {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],

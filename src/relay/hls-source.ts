@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { StreamSigner } from '../security/stream-signer.js';
+import { ByteCache } from './byte-cache.js';
 import { Coalescer } from './coalescer.js';
 
 export interface RemoteOwners {
@@ -21,7 +22,16 @@ export interface RemoteOwners {
 
 /** A playlist changes with every segment; a burst of viewers polling it within this window shares one fetch. */
 const PLAYLIST_CACHE_MS = 500;
-/** Segment names are never reused, so a segment may be kept as long as players may still ask for it. */
+/**
+ * The same for a playlist on this disk, where reading it again is cheap: a tenth of a 1 s segment. (A stat
+ * per request to see whether it changed would cost a fifth of the relay's CPU, and on NFS a stat may answer
+ * from a cache for seconds, where the open of a read does not.)
+ */
+const LOCAL_PLAYLIST_CACHE_MS = 100;
+/**
+ * Segment names are never reused, so a segment may be kept as long as players may still ask for it. (It may
+ * outlive its file by as much, e.g. after a camera is deleted, but only for URLs that could fetch the file.)
+ */
 const SEGMENT_CACHE_MS = 30_000;
 const CACHE_MAX_BYTES = 256 * 1024 * 1024;
 const UPSTREAM_TIMEOUT_MS = 5000;
@@ -30,31 +40,52 @@ const UPSTREAM_GRANT_SEC = 120;
 
 /**
  * Where a relay finds a camera's HLS files: on its own disk when it has them (the `all` role, or a volume
- * shared with the workers), else from the worker that ingests the camera, over HTTP. Upstream fetches are
- * coalesced (one fetch per file, however many viewers ask at once) and kept a short while in memory.
+ * shared with the workers), else from the worker that ingests the camera, over HTTP. Either way files are
+ * kept a short while in memory (segments as long as players may ask for them, playlists a fraction of a
+ * segment), and reads and upstream fetches are coalesced: one per file, however many viewers ask at once.
  */
 export class HlsSource {
   private readonly upstream = new Coalescer<Buffer | null>();
-  private readonly cache = new Map<string, { body: Buffer; expiresAtMs: number }>();
-  private cachedBytes = 0;
+  private readonly reads = new Coalescer<Buffer | null>();
+  private readonly cache = new ByteCache(CACHE_MAX_BYTES);
+  private readonly root: string;
   private readonly workerUrls = new Map<string, { url: string | null; expiresAtMs: number }>();
 
+  /**
+   * `remote` null: a worker's server, whose only readers are relays that keep what they fetch; it reads
+   * its files afresh for each request and keeps nothing.
+   */
   constructor(
-    private readonly hlsRoot: string,
+    hlsRoot: string,
     private readonly remote: RemoteOwners | null,
-  ) {}
+  ) {
+    this.root = path.resolve(hlsRoot);
+  }
 
   async read(cameraId: string, file: string): Promise<Buffer | null> {
-    const root = path.resolve(this.hlsRoot);
-    const target = path.join(root, cameraId, file);
-    if (!target.startsWith(root + path.sep)) return null; // routes admit only slugs; this is the second lock
-    const local = await readFile(target).catch(() => null);
-    if (local || !this.remote) return local;
+    const target = path.join(this.root, cameraId, file);
+    if (!target.startsWith(this.root + path.sep)) return null; // routes admit only slugs; this is the second lock
+    // Kept files are the same bytes whether they were read here or fetched from a worker.
     const key = `${cameraId}/${file}`;
-    const cached = this.cache.get(key);
-    if (cached && cached.expiresAtMs > Date.now()) return cached.body;
+    const kept = this.remote ? this.cache.get(key) : null;
+    if (kept) return kept;
+    const local = await this.readLocal(key, target);
+    if (local || !this.remote) return local;
     const remote = this.remote;
     return this.upstream.run(key, () => this.fetchUpstream(remote, cameraId, file));
+  }
+
+  /**
+   * A file on this disk. A segment is written once, under a name no other segment ever has (ffmpeg writes
+   * it to a temporary file and renames it; each run has its own prefix), so what was read stays true.
+   */
+  private async readLocal(key: string, target: string): Promise<Buffer | null> {
+    if (!this.remote) return readFile(target).catch(() => null);
+    return this.reads.run(key, async () => {
+      const body = await readFile(target).catch(() => null);
+      if (body) this.cache.set(key, body, key.endsWith('.m3u8') ? LOCAL_PLAYLIST_CACHE_MS : SEGMENT_CACHE_MS);
+      return body;
+    });
   }
 
   private async fetchUpstream(remote: RemoteOwners, cameraId: string, file: string): Promise<Buffer | null> {
@@ -72,7 +103,7 @@ export class HlsSource {
       // The worker signed the playlist's segment URIs for the relay; the relay signs them anew for its viewer.
       const body = Buffer.from(await response.arrayBuffer());
       const unsigned = playlist ? Buffer.from(stripQueries(body.toString('utf8'))) : body;
-      this.remember(`${cameraId}/${file}`, unsigned, playlist ? PLAYLIST_CACHE_MS : SEGMENT_CACHE_MS);
+      this.cache.set(`${cameraId}/${file}`, unsigned, playlist ? PLAYLIST_CACHE_MS : SEGMENT_CACHE_MS);
       return unsigned;
     } catch (err) {
       remote.log.debug({ err, cameraId, file }, 'upstream HLS fetch failed');
@@ -89,20 +120,6 @@ export class HlsSource {
     const url = await remote.redis.hget(remote.keys.worker(owner), 'hlsUrl');
     this.workerUrls.set(owner, { url, expiresAtMs: Date.now() + WORKER_URL_CACHE_MS });
     return url;
-  }
-
-  private remember(key: string, body: Buffer, ttlMs: number): void {
-    const old = this.cache.get(key);
-    if (old) this.cachedBytes -= old.body.length;
-    this.cache.delete(key);
-    this.cache.set(key, { body, expiresAtMs: Date.now() + ttlMs });
-    this.cachedBytes += body.length;
-    // Oldest first: Map keeps insertion order.
-    for (const [oldest, entry] of this.cache) {
-      if (this.cachedBytes <= CACHE_MAX_BYTES && entry.expiresAtMs > Date.now()) break;
-      this.cache.delete(oldest);
-      this.cachedBytes -= entry.body.length;
-    }
   }
 }
 

@@ -20,6 +20,9 @@ export interface SignedQuery {
 
 export type Verdict = { ok: true; grant: StreamGrant } | { ok: false; reason: string };
 
+/** Verified URLs remembered at most; past it, expired ones go first, then the oldest. */
+const MAX_VERIFIED = 10_000;
+
 /**
  * Signs and checks stream URLs: HMAC-SHA256 over camera, expiry and optionally the viewer. Keys rotate
  * by period: the key id is the period number, so every relay agrees on the current key without talking to
@@ -28,6 +31,13 @@ export type Verdict = { ok: true; grant: StreamGrant } | { ok: false; reason: st
  */
 export class StreamSigner {
   private readonly cache = new Map<string, Buffer>();
+  /**
+   * Signatures already verified, by everything they sign: a wall asks for the same URL's files many times
+   * a second, and an HMAC each time cost 2 to 4 % of a relay's CPU under load (bench/relay.ts). The expiry
+   * and key checks still run on every request, so a remembered signature never outlives its URL or its key;
+   * a different signature for the same grant is checked in full (and fails).
+   */
+  private readonly verified = new Map<string, { sig: Buffer; grant: StreamGrant }>();
 
   constructor(
     private readonly redis: Redis,
@@ -51,14 +61,15 @@ export class StreamSigner {
     if (!Number.isInteger(expSec) || expSec * 1000 < Date.now()) return { ok: false, reason: 'expired' };
     const now = this.periodKid(Date.now());
     if (kid !== now && kid !== String(Number(now) - 1)) return { ok: false, reason: 'unknown key' };
+    const given = Buffer.from(sig);
+    const signed = JSON.stringify([cameraId, expSec, kid, query.v ?? null]);
+    const known = this.verified.get(signed);
+    if (known && sameSignature(known.sig, given)) return { ok: true, grant: known.grant };
     const key = await this.key(kid, false);
     if (!key) return { ok: false, reason: 'unknown key' };
-    const grant: StreamGrant = { cameraId, exp: expSec, viewer: query.v };
-    const expected = Buffer.from(mac(key, grant));
-    const given = Buffer.from(sig);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-      return { ok: false, reason: 'bad signature' };
-    }
+    const grant: StreamGrant = Object.freeze({ cameraId, exp: expSec, viewer: query.v });
+    if (!sameSignature(Buffer.from(mac(key, grant)), given)) return { ok: false, reason: 'bad signature' };
+    this.rememberVerified(signed, { sig: given, grant });
     return { ok: true, grant };
   }
 
@@ -69,6 +80,15 @@ export class StreamSigner {
     const old = kids.filter((kid) => Number(kid) < current - 1);
     if (old.length > 0) await this.redis.hdel(this.keys.streamKeys, ...old);
     for (const kid of old) this.cache.delete(kid);
+  }
+
+  private rememberVerified(signed: string, entry: { sig: Buffer; grant: StreamGrant }): void {
+    this.verified.set(signed, entry);
+    if (this.verified.size <= MAX_VERIFIED) return;
+    const nowSec = Date.now() / 1000;
+    for (const [old, { grant }] of this.verified) if (grant.exp < nowSec) this.verified.delete(old);
+    const oldest = this.verified.keys().next().value;
+    if (this.verified.size > MAX_VERIFIED && oldest !== undefined) this.verified.delete(oldest);
   }
 
   private periodKid(nowMs: number): string {
@@ -86,6 +106,11 @@ export class StreamSigner {
     this.cache.set(kid, key);
     return key;
   }
+}
+
+/** In constant time: how much of a guess is right must not show in how long the answer takes. */
+function sameSignature(expected: Buffer, given: Buffer): boolean {
+  return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
 function mac(key: Buffer, grant: StreamGrant): string {

@@ -1,5 +1,6 @@
 import Hls, { type ErrorData } from 'hls.js';
 import { api } from './api.js';
+import { HLS_CONFIG } from './hls-config.js';
 
 /** Statuses an operator must see over the picture: the video element may still show a last frame. */
 const ALARMS = new Set(['offline', 'stalled', 'auth_failed', 'unsupported', 'disabled']);
@@ -7,20 +8,6 @@ const ALARMS = new Set(['offline', 'stalled', 'auth_failed', 'unsupported', 'dis
 const FROZEN_AFTER_MS = 8000;
 const WATCH_EVERY_MS = 1000;
 const RETRY_AFTER_MS = 3000;
-
-/**
- * Settings for a wall that runs for days: stay near the live edge (catching up by playing a little faster),
- * keep a short back buffer so memory stays flat, and let the worker thread demux.
- */
-const HLS_CONFIG: Partial<Hls['config']> = {
-  liveSyncDurationCount: 2,
-  liveMaxLatencyDurationCount: 6,
-  maxLiveSyncPlaybackRate: 1.5,
-  backBufferLength: 10,
-  maxBufferLength: 8,
-  enableWorker: true,
-  lowLatencyMode: false,
-};
 
 /** One camera on the wall: its player, its status overlay and its label. */
 export class Tile {
