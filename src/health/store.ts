@@ -190,6 +190,18 @@ export class HealthStore {
   }
 
   /** Raw stored fields, for the worker's codec hint. */
+  /** Which worker holds each camera now (null: none, or no record), in one round trip. */
+  async owners(cameraIds: readonly string[]): Promise<Array<string | null>> {
+    const pipeline = this.redis.pipeline();
+    for (const id of cameraIds) pipeline.hget(this.keys.health(id), 'workerId');
+    const results = (await pipeline.exec()) ?? [];
+    return cameraIds.map((_, i) => {
+      const [err, owner] = results[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      return (owner as string | null) || null;
+    });
+  }
+
   async fields(cameraId: string): Promise<Record<string, string>> {
     return this.redis.hgetall(this.keys.health(cameraId));
   }

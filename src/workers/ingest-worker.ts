@@ -4,6 +4,7 @@ import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { advertisedHost } from '../advertised-host.js';
+import type { Camera } from '../cameras/camera.js';
 import type { Demand } from '../cameras/demand.js';
 import type { CameraRegistry } from '../cameras/registry.js';
 import type { CameraSources } from '../cameras/sources.js';
@@ -263,7 +264,32 @@ export class IngestWorker {
         'lease renewal was slow or lost cameras',
       );
     }
-    for (const cameraId of lost) this.sessions.get(cameraId)?.session.lostToAnother();
+    if (lost.length > 0) await this.settleLost(lost);
+  }
+
+  /**
+   * A lease can be gone because another worker holds the camera (its ffmpeg must stop now: never two
+   * writers), or because the camera was deleted or disabled a moment before its change message arrived:
+   * then nobody else writes, and the session ends as the registry says, clearing its output.
+   */
+  private async settleLost(cameraIds: string[]): Promise<void> {
+    let owners: Array<string | null>;
+    let cameras: Array<Camera | null>;
+    try {
+      [owners, cameras] = await Promise.all([
+        this.deps.health.owners(cameraIds),
+        this.deps.registry.getMany(cameraIds),
+      ]);
+    } catch {
+      for (const cameraId of cameraIds) this.sessions.get(cameraId)?.session.lostToAnother();
+      return;
+    }
+    cameraIds.forEach((cameraId, i) => {
+      const session = this.sessions.get(cameraId)?.session;
+      const camera = cameras[i] ?? null;
+      if (!owners[i] && !camera?.enabled) session?.refresh(camera);
+      else session?.lostToAnother();
+    });
   }
 
   /**

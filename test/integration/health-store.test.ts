@@ -56,6 +56,8 @@ describe('HealthStore', () => {
     expect(await health.claim('owned', 'w2')).toBe('ok');
     // The old owner learns it lost the camera from its next renewal or report, and stops.
     expect(await health.renew('w1', ['owned'])).toEqual(['owned']);
+    // …and whether someone else holds it now (stop at once) or nobody does (deleted or disabled).
+    expect(await health.owners(['owned', 'never-registered'])).toEqual(['w2', null]);
     expect(await health.report('owned', 'w1', { status: 'online' })).toBe('taken');
     expect(await health.reportMany('w1', [{ cameraId: 'owned', report: { status: 'online' } }])).toEqual([
       'owned',
