@@ -71,6 +71,10 @@ export class HlsSource {
     if (kept) return kept;
     const local = await this.readLocal(key, target);
     if (local || !this.remote) return local;
+    // Another viewer's fetch may have landed while this one looked on disk: checked and joined in one tick,
+    // so a file is fetched once however the viewers' requests interleave.
+    const landed = this.cache.get(key);
+    if (landed) return landed;
     const remote = this.remote;
     return this.upstream.run(key, () => this.fetchUpstream(remote, cameraId, file));
   }
