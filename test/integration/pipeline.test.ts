@@ -3,7 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RtspCameras, startRtspCameras } from '../../src/demo/rtsp-cameras.js';
+import { HealthStore } from '../../src/health/store.js';
 import { parseMediaPlaylist } from '../../src/ingest/playlist.js';
+import { redisKeys } from '../../src/redis/keys.js';
 import { ffmpegWritingInto, ffprobe, isAlive } from '../support/processes.js';
 import { startTestCamrelay, type TestCamrelay } from '../support/test-camrelay.js';
 import { waitFor } from '../support/wait.js';
@@ -199,6 +201,25 @@ describe('core pipeline', () => {
     expect(ffmpegWritingInto(outputDir('cam-delete'))).toEqual([]);
     expect((await camrelay.hls('cam-delete', 'index.m3u8')).status).toBe(404);
     expect(await camrelay.redis.exists(`${camrelay.config.redis.prefix}:health:cam-delete`)).toBe(0);
+  });
+
+  it('a camera deleted before its change message arrives still ends cleanly, not as lost to another worker', async () => {
+    await register({ id: 'cam-vanish', name: 'Vanish', url: cameras.url('plain') });
+    await playlistWithSegments('cam-vanish', 1, 10_000);
+    const [ffmpeg] = ffmpegWritingInto(outputDir('cam-vanish'));
+    expect(ffmpeg).toBeDefined();
+    // What a DELETE does, but with no message on the change channel: the worker hears of it first from its
+    // next lease renewal, which finds no record.
+    const keys = redisKeys(camrelay.config.redis.prefix);
+    const health = new HealthStore(camrelay.redis, keys, camrelay.config.health);
+    await health.load();
+    await camrelay.redis.multi().hdel(keys.cameras, 'cam-vanish').zrem(keys.cameraIndex, 'cam-vanish').exec();
+    await health.remove('cam-vanish');
+    await waitFor('ffmpeg gone', () => !isAlive(ffmpeg?.pid as number), { timeoutMs: 10_000 });
+    await waitFor('output gone', () => !existsSync(outputDir('cam-vanish')), { timeoutMs: 4000 });
+    const lines = camrelay.logs.filter((line) => line.includes('"cameraId":"cam-vanish"'));
+    expect(lines.join('\n')).not.toContain('another worker holds this camera');
+    expect(lines.join('\n')).toMatch(/"end":"removed".*ingest session ended/);
   });
 
   it('ingests a camera behind a password and never shows the password', async () => {
