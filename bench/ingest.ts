@@ -18,9 +18,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRtspCameras } from '../src/demo/rtsp-cameras.js';
 import { processTable } from '../src/ingest/process-table.js';
+import { freePort } from '../test/support/ports.js';
+import { sleep } from '../test/support/wait.js';
 import { cpuSeconds, median, memoryMb } from './proc-stats.js';
 import { bareRemuxArgv } from './support/bare-ffmpeg.js';
-import { freePort } from './support/nginx.js';
+import { descendants, stopChild } from './support/processes.js';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const COUNTS = (process.env.COUNTS ?? (SMOKE ? '3' : '10,50,100')).split(',').map(Number);
@@ -85,7 +87,7 @@ async function sample(pids: number[], seconds: number): Promise<Cost> {
 /** camrelay's processes, sampled together and split into its ffmpeg and the rest. */
 async function sampleCamrelay(root: number, seconds: number): Promise<SplitCost> {
   const table = processTable();
-  const pids = treeOf(root);
+  const pids = [root, ...descendants(root)];
   const isFfmpeg = (pid: number) => table.find((p) => p.pid === pid)?.argv[0]?.endsWith('ffmpeg') ?? false;
   const costs = await samplePerProcess(pids, seconds);
   const pick = (ffmpeg: boolean) =>
@@ -101,19 +103,7 @@ function safe<T>(read: () => T, fallback: T): T {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** A process and all of its descendants. */
-function treeOf(root: number): number[] {
-  const table = processTable();
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++)
-    for (const p of table) if (p.ppid === tree[i] && !tree.includes(p.pid)) tree.push(p.pid);
-  return tree;
-}
-
 /** N bare ffmpeg with the arguments camrelay gives its own for an H.264 camera. */
 async function bareFfmpeg(count: number, cameraUrl: string, dir: string): Promise<Cost> {
   const children: ChildProcess[] = [];
@@ -130,17 +120,8 @@ async function bareFfmpeg(count: number, cameraUrl: string, dir: string): Promis
       SAMPLE_SEC,
     );
   } finally {
-    await Promise.all(children.map(stop));
+    await Promise.all(children.map((child) => stopChild(child)));
   }
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGINT');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-  });
 }
 
 interface Camrelay {
@@ -212,7 +193,7 @@ async function camrelayCost(count: number, cameraUrl: string, dir: string): Prom
     await sleep(WARMUP_SEC * 1000);
     return await sampleCamrelay(camrelay.child.pid as number, SAMPLE_SEC);
   } finally {
-    await stop(camrelay.child);
+    await stopChild(camrelay.child);
   }
 }
 
@@ -237,7 +218,7 @@ async function capacity(cameraUrl: string, dir: string, serverPid: number) {
       held = count;
     }
   } finally {
-    await stop(camrelay.child);
+    await stopChild(camrelay.child);
   }
   return { rows, held };
 }
@@ -253,7 +234,7 @@ async function sampleWhile(camrelay: Camrelay, serverPid: number, onCount: (onli
     }
   })();
   const [camrelayCost, cameraCost] = await Promise.all([
-    sample(treeOf(camrelay.child.pid as number), HOLD_SEC),
+    sample([camrelay.child.pid as number, ...descendants(camrelay.child.pid as number)], HOLD_SEC),
     sample([serverPid], HOLD_SEC),
   ]);
   await watching;

@@ -28,6 +28,7 @@ import { measurePlayback, type PlaybackLatency } from './latency/measure-playbac
 import { writeLatencyPage } from './latency/page-files.js';
 import { bareRemuxArgv } from './support/bare-ffmpeg.js';
 import { startNginx } from './support/nginx.js';
+import { stopChild } from './support/processes.js';
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const DURATION_SEC = SMOKE ? 6 : Number(process.env.DURATION_SEC ?? 60);
@@ -138,7 +139,7 @@ async function startStreams(dir: string) {
   stops.push(() => camrelay.stop());
   const relayPlaylist = await registerCamera(camrelay, cameras.url(CAMERA));
   const bare = await startBareIngest(cameras.url(CAMERA), path.join(dir, 'bare'), config);
-  stops.push(() => stopProcess(bare));
+  stops.push(() => stopChild(bare));
   const playlists: Record<Server, string> = {
     camrelay: relayPlaylist,
     nginx: `${nginx.url}/bare/index.m3u8`,
@@ -172,15 +173,6 @@ async function startBareIngest(cameraUrl: string, outputDir: string, config: Con
     stdio: 'ignore',
     env: { ...process.env, CAMRELAY_FFMPEG_BIN: resolveFfmpegPath(undefined) },
   });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function untilSegments(url: string, segments: number): Promise<void> {

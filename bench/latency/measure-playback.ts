@@ -1,4 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
+import { sleep } from '../../test/support/wait.js';
 
 export interface PlaybackRun {
   /** The latency page (page.html), served from a loopback origin. */
@@ -82,8 +83,4 @@ async function take(page: Page, pageErrors: string[]): Promise<Batch> {
   const errors = [...pageErrors, ...batch.fatalErrors];
   if (errors.length > 0) throw new Error(`the player failed: ${errors.join('; ')}`);
   return batch;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

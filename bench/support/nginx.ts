@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../test/support/ports.js';
+import { descendants, stopChild } from './processes.js';
 
 export interface Nginx {
   /** http://127.0.0.1:PORT */
@@ -69,24 +69,12 @@ http {
   return {
     url: `http://127.0.0.1:${port}`,
     pid,
-    pids: () => [pid, ...childPids(pid)],
+    pids: () => [pid, ...descendants(pid)],
     async stop() {
-      await stopChild(child);
+      await stopChild(child, 'SIGQUIT'); // nginx's graceful stop
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
 }
 
 async function untilListening(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
@@ -101,22 +89,4 @@ async function untilListening(port: number, child: ChildProcess, stderr: () => s
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`nginx did not listen on ${port}: ${stderr()}`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGQUIT'); // nginx's graceful stop
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** A loopback port free now. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

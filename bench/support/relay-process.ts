@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { processTable } from '../../src/ingest/process-table.js';
-import { freePort } from './nginx.js';
+import { freePort } from '../../test/support/ports.js';
+import { descendants, stopChild } from './processes.js';
 
 export interface RelayProcess {
   /** http://127.0.0.1:PORT */
@@ -42,19 +42,11 @@ export async function startRelayProcess(
     throw err;
   }
   const pid = child.pid as number;
-  return { url, pids: () => [pid, ...descendants(pid)], stop: () => stopChild(child) };
-}
-
-function descendants(pid: number): number[] {
-  const table = processTable();
-  const found: number[] = [];
-  let parents = [pid];
-  while (parents.length > 0) {
-    const children = table.filter((p) => parents.includes(p.ppid)).map((p) => p.pid);
-    found.push(...children);
-    parents = children;
-  }
-  return found;
+  return {
+    url,
+    pids: () => [pid, ...descendants(pid)],
+    stop: () => stopChild(child, 'SIGTERM', STOP_TIMEOUT_MS),
+  };
 }
 
 async function untilReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
@@ -69,14 +61,4 @@ async function untilReady(url: string, child: ChildProcess, stderr: () => string
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`camrelay relay not ready on ${url} within ${START_TIMEOUT_MS} ms: ${stderr()}`);
-}
-
-/** SIGTERM, camrelay's ordered shutdown (which also lets --cpu-prof write its profile); SIGKILL if stuck. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
 }

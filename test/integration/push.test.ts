@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMediaPlaylist } from '../../src/ingest/playlist.js';
 import { selfSigned } from '../support/certs.js';
 import { type CliRun, killAll, runCli, workerEnv } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
 import { ffmpegWritingInto, ffprobe } from '../support/processes.js';
 import { dumpRedis } from '../support/redis-dump.js';
 import { killPublishers, publishTestPattern, type RtmpPublisher } from '../support/rtmp-publisher.js';
@@ -303,7 +303,7 @@ describe('push role on a host of its own, with RTMPS', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'camrelay-push-host-'));
     const { cert, key } = await selfSigned(dir, PUSH_HOST);
-    const [plainPort, rtmpsPort] = (await freePorts(PUSH_HOST, 2)) as [number, number];
+    const [plainPort, rtmpsPort] = [await freePort(PUSH_HOST), await freePort(PUSH_HOST)];
     rtmpPort = plainPort;
     relay = await startTestCamrelay('relay', { RTMP_PUBLIC_URL: `rtmps://${PUSH_HOST}:${rtmpsPort}` });
     const shared = workerEnv(relay, inject('redisUrl'));
@@ -360,18 +360,6 @@ describe('push role on a host of its own, with RTMPS', () => {
     await publisher.kill();
   });
 });
-
-/** Ports free on `host` now (bound and released at once). */
-async function freePorts(host: string, count: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, host, resolve));
-    ports.push((server.address() as { port: number }).port);
-    await new Promise((resolve) => server.close(resolve));
-  }
-  return ports;
-}
 
 /** ffmpeg trying to play an RTMP URL for a while; its exit, or a kill's. */
 async function playFor(url: string, ms: number): Promise<{ code: number | null }> {
