@@ -11,9 +11,10 @@ import { Errors } from './errors.js';
 import { EventFeed } from './health/event-feed.js';
 import { HealthStore } from './health/store.js';
 import { configureFfmpeg, resolveFfmpegPath } from './ingest/ffmpeg.js';
-import { firstFrameJpeg } from './ingest/first-frame.js';
+import { firstFrameJpeg, type SegmentMedia } from './ingest/first-frame.js';
 import { createSupervisor as createIngestSupervisor, type SupervisorFactory } from './ingest/supervisor.js';
 import { LayoutStore } from './layouts/layout-store.js';
+import { LiveStreams } from './llhls/live-streams.js';
 import type { Logger } from './log.js';
 import { createMetricsRegistry } from './metrics.js';
 import { PublishClaims } from './push/publish-claims.js';
@@ -146,6 +147,8 @@ async function start(
   await health.load();
 
   let worker: IngestWorker | null = null;
+  // LL-HLS: what this process ingests is packaged and served from memory.
+  const liveStreams = runsWorker && config.hls.mode === 'll' ? new LiveStreams(liveSettings(config)) : null;
   if (runsWorker) {
     const subscriber = connect(createSubscriber(redisOptions, 'camrelay-worker-sub'), teardown);
     const createSupervisor = options.createSupervisor ?? createIngestSupervisor;
@@ -163,7 +166,7 @@ async function start(
       sources,
       push: new PushSources(claims, pullTokens),
     };
-    const started = new IngestWorker({ ...deps, createSupervisor, demand, sweeper });
+    const started = new IngestWorker({ ...deps, createSupervisor, demand, sweeper, liveStreams });
     await started.start();
     teardown.add(() => started.close());
     const maintenance = await consumeMaintenance(
@@ -178,19 +181,23 @@ async function start(
 
   let app: FastifyInstance;
   if (role === 'worker') {
-    const source = new HlsSource(config.hlsRoot, null);
+    const source = new HlsSource(config.hlsRoot, null, liveStreams);
     app = await buildWorkerApp({ config, log, redis, metrics, tokens, sessions, signer, source });
   } else {
     const feed = await startEventFeed(redisOptions, keys, log, teardown);
     // Files this process has on disk are served from there; others come from the worker that has them.
-    const source = new HlsSource(config.hlsRoot, {
-      redis,
-      keys,
-      signer,
-      log,
-      onUpstreamFetch: upstreamCounter(metrics),
-      selfWorkerId: worker ? config.worker.id : null,
-    });
+    const source = new HlsSource(
+      config.hlsRoot,
+      {
+        redis,
+        keys,
+        signer,
+        log,
+        onUpstreamFetch: upstreamCounter(metrics),
+        selfWorkerId: worker ? config.worker.id : null,
+      },
+      liveStreams,
+    );
     const onDemand = new OnDemand({
       demand,
       registry,
@@ -342,10 +349,18 @@ function every(
   teardown.add(async () => clearInterval(timer));
 }
 
+function liveSettings(config: Config) {
+  return {
+    targetSegmentSec: config.hls.segmentDurationSec,
+    partTargetSec: config.hls.partDurationMs / 1000,
+    windowSegments: config.hls.listSize,
+  };
+}
+
 /** Snapshots decode with ffmpeg: set up already where a worker runs, else on the first snapshot asked for. */
-function snapshotDecoder(config: Config, ready: boolean): (segment: Buffer) => Promise<Buffer> {
+function snapshotDecoder(config: Config, ready: boolean): (media: SegmentMedia) => Promise<Buffer> {
   let configured: Promise<void> | null = ready ? Promise.resolve() : null;
-  return async (segment) => {
+  return async (media) => {
     configured ??= configureFfmpeg(resolveFfmpegPath(config.ffmpeg.path));
     try {
       await configured;
@@ -353,6 +368,6 @@ function snapshotDecoder(config: Config, ready: boolean): (segment: Buffer) => P
       configured = null;
       throw new Errors.SNAPSHOTS_UNAVAILABLE((err as Error).message);
     }
-    return firstFrameJpeg(segment);
+    return firstFrameJpeg(media);
   };
 }

@@ -67,6 +67,16 @@ export const Errors = {
     'the %s role cannot do this; it needs %s',
     403,
   ),
+  HLS_DIRECTIVE_INVALID: createError<'CAMRELAY_ERR_HLS_DIRECTIVE_INVALID', 400, [string]>(
+    'CAMRELAY_ERR_HLS_DIRECTIVE_INVALID',
+    'playlist request cannot be served: %s',
+    400,
+  ),
+  HLS_PART_TIMEOUT: createError<'CAMRELAY_ERR_HLS_PART_TIMEOUT', 503, [string]>(
+    'CAMRELAY_ERR_HLS_PART_TIMEOUT',
+    'playlist not ready: %s',
+    503,
+  ),
   STREAM_FORBIDDEN: createError<'CAMRELAY_ERR_STREAM_FORBIDDEN', 403, [string]>(
     'CAMRELAY_ERR_STREAM_FORBIDDEN',
     'stream URL refused: %s',

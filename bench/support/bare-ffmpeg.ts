@@ -22,6 +22,8 @@ export function bareRemuxArgv(
     runId: 'bare',
     segmentDurationSec,
     listSize,
+    container: 'hls-files',
+    partDurationMs: 200,
   });
   return [...args.inputOptions, '-i', args.input, ...args.outputOptions, '-y', args.output];
 }

@@ -135,6 +135,16 @@ export const configKeys = z.strictObject({
     .default(1),
   /** Segments kept in the live playlist window. */
   HLS_LIST_SIZE: integer(3, 60).default(6),
+  /**
+   * `ll`: ffmpeg writes fragmented MP4 to a pipe and camrelay packages it as Low-Latency HLS in memory
+   * (parts, blocking reload; classic players get whole segments of the same data). `classic`: ffmpeg's own
+   * HLS muxer writes MPEG-TS segments to HLS_ROOT.
+   */
+  HLS_MODE: z.enum(['ll', 'classic'], { error: 'must be ll or classic' }).default('ll'),
+  /** Length of an LL-HLS part (ffmpeg's -frag_duration). */
+  HLS_PART_DURATION_MS: integer(100, 1000).default(200),
+  /** In ll mode, also write each camera's segments and a classic playlist to HLS_ROOT (a shared volume, recording). */
+  HLS_WRITE_DISK: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
   /** ffmpeg's socket I/O timeout towards a camera. */
   RTSP_TIMEOUT_MS: integer(1000, 120_000).default(5000),
   /** An ingest whose frames or segments stop for this long is stalled: ffmpeg is killed and restarted. */
@@ -180,6 +190,11 @@ export const configKeys = z.strictObject({
   /** Certificate and key (PEM files) to serve HTTPS and HTTP/2. */
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * With TLS, speak HTTP/2 (and HTTP/1.1 to clients without it). LL-HLS holds a playlist and a part request
+   * open per tile: over HTTP/1.1 a browser's six connections per host stall a wall of more than three tiles.
+   */
+  HTTP2: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   /**
    * Whether this process accepts RTMP(S) publishers (push cameras). Unset: on in the all and push roles, off
    * in the worker role. The relay role never runs one.
@@ -268,7 +283,13 @@ export const configSchema = configKeys
         staleTimeoutMs: keys.STALE_TIMEOUT_MS,
         warningSummaryIntervalMs: keys.WARNING_SUMMARY_INTERVAL_MS,
       },
-      hls: { segmentDurationSec: keys.HLS_SEGMENT_DURATION_SEC, listSize: keys.HLS_LIST_SIZE },
+      hls: {
+        segmentDurationSec: keys.HLS_SEGMENT_DURATION_SEC,
+        listSize: keys.HLS_LIST_SIZE,
+        mode: keys.HLS_MODE,
+        partDurationMs: keys.HLS_PART_DURATION_MS,
+        writeDisk: keys.HLS_WRITE_DISK === 'on',
+      },
       worker: {
         id: keys.WORKER_ID ?? `${hostname()}-${process.pid}`,
         port: keys.WORKER_PORT,
@@ -309,7 +330,7 @@ export const configSchema = configKeys
       },
       tls:
         keys.TLS_CERT_FILE && keys.TLS_KEY_FILE
-          ? { certFile: keys.TLS_CERT_FILE, keyFile: keys.TLS_KEY_FILE }
+          ? { certFile: keys.TLS_CERT_FILE, keyFile: keys.TLS_KEY_FILE, http2: keys.HTTP2 === 'on' }
           : null,
     };
   });

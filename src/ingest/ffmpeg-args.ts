@@ -11,6 +11,14 @@ export interface IngestArgsInput {
   runId: string;
   segmentDurationSec: number;
   listSize: number;
+  /**
+   * `hls-files`: ffmpeg's HLS muxer writes MPEG-TS segments and the playlist to `outputDir`.
+   * `fmp4-pipe`: fragmented MP4 on stdout, one fragment per part, for the LL-HLS packager; progress then
+   * comes from the fragments, not from `-progress`.
+   */
+  container: 'hls-files' | 'fmp4-pipe';
+  /** Part length (fMP4 fragment duration) for `fmp4-pipe`. */
+  partDurationMs: number;
 }
 
 export interface FfmpegArgs {
@@ -24,9 +32,10 @@ export const PLAYLIST_NAME = 'index.m3u8';
 
 /** The ffmpeg command for one ingest run, as data (pure), so every codec policy is tested without ffmpeg. */
 export function buildIngestArgs(input: IngestArgsInput): FfmpegArgs {
+  const piped = input.container === 'fmp4-pipe';
   return {
     input: input.url,
-    inputOptions: [...globalOptions(), ...sourceOptions(input)],
+    inputOptions: [...globalOptions(piped), ...sourceOptions(input)],
     outputOptions: [
       '-map',
       '0:v:0',
@@ -34,15 +43,39 @@ export function buildIngestArgs(input: IngestArgsInput): FfmpegArgs {
       '0:a:0?',
       ...videoOptions(input.plan, input.segmentDurationSec),
       ...audioOptions(input.plan),
-      ...hlsOptions(input),
+      ...(piped
+        ? [...fragmentedMp4Options(input.partDurationMs), ...folderMark(input.outputDir)]
+        : hlsOptions(input)),
     ],
-    output: path.join(input.outputDir, PLAYLIST_NAME),
+    output: piped ? 'pipe:1' : path.join(input.outputDir, PLAYLIST_NAME),
   };
 }
 
-/** Quiet stderr but for levelled messages; progress as key=value on stdout instead of the stats line. */
-function globalOptions(): string[] {
-  return ['-hide_banner', '-nostats', '-loglevel', 'level+info', '-progress', 'pipe:1'];
+/**
+ * Quiet stderr but for levelled messages. Progress as key=value on stdout instead of the stats line,
+ * unless stdout carries the video.
+ */
+function globalOptions(piped: boolean): string[] {
+  const quiet = ['-hide_banner', '-nostats', '-loglevel', 'level+info'];
+  return piped ? quiet : [...quiet, '-progress', 'pipe:1'];
+}
+
+/**
+ * A fragment at every keyframe and every `partDurationMs`, each self-contained (empty_moov puts the codec
+ * setup in an init segment of its own; default_base_moof makes each fragment's offsets its own), flushed
+ * as soon as it is complete.
+ */
+function fragmentedMp4Options(partDurationMs: number): string[] {
+  return [
+    '-f',
+    'mp4',
+    '-movflags',
+    'frag_keyframe+empty_moov+default_base_moof',
+    '-frag_duration',
+    String(partDurationMs * 1000),
+    '-flush_packets',
+    '1',
+  ];
 }
 
 /**
@@ -100,6 +133,15 @@ function audioOptions(plan: EncodePlan): string[] {
   if (plan.audio === 'copy') return ['-c:a', 'copy'];
   const rate = plan.audioSampleRateHz ? ['-ar', String(plan.audioSampleRateHz)] : [];
   return ['-c:a', 'aac', '-b:a', '64k', ...rate];
+}
+
+/**
+ * Names the camera's folder on the command line, as the HLS muxer's paths do, so the process table tells
+ * whose ffmpeg this is (the start-up sweep of orphans, the tests). -passlogfile is read only by two-pass
+ * encoding, which the ingest never does: it is a name and nothing more.
+ */
+function folderMark(outputDir: string): string[] {
+  return ['-passlogfile', path.join(outputDir, 'ffmpeg-pass')];
 }
 
 function hlsOptions(input: IngestArgsInput): string[] {

@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ffmpeg from 'fluent-ffmpeg';
 import { Errors } from '../errors.js';
@@ -27,7 +28,8 @@ export interface FfmpegHandle {
 
 export interface FfmpegIo {
   onStderrLine(line: string): void;
-  onStdout(chunk: string): void;
+  /** stdout as it arrives: progress text, or the media itself when the output is `pipe:1`. */
+  onStdout(chunk: Buffer): void;
 }
 
 const LEASH = fileURLToPath(new URL('../../bin/ffmpeg-leash', import.meta.url));
@@ -71,16 +73,18 @@ export async function configureFfmpeg(ffmpegPath: string): Promise<void> {
 export function startFfmpeg(args: FfmpegArgs, io: FfmpegIo): Promise<FfmpegHandle> {
   return new Promise((resolve, reject) => {
     let started = false;
+    // Media on stdout goes through fluent's output stream: otherwise fluent would keep stdout as text lines.
+    const media = args.output === 'pipe:1' ? stdoutSink(io) : null;
     const command = ffmpeg(args.input)
       .inputOptions(args.inputOptions)
-      .output(args.output)
+      .output(media ?? args.output)
       .outputOptions(args.outputOptions)
       .on('stderr', (line: string) => io.onStderrLine(line))
       .on('start', () => {
         const child = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
         if (!child?.pid) return;
         started = true;
-        child.stdout?.on('data', (chunk: Buffer) => io.onStdout(chunk.toString('latin1')));
+        if (!media) child.stdout?.on('data', (chunk: Buffer) => io.onStdout(chunk));
         resolve(handleFor(child));
       })
       // fluent's error text quotes stderr, URL and all: never surface it; exits are read from the process.
@@ -88,6 +92,15 @@ export function startFfmpeg(args: FfmpegArgs, io: FfmpegIo): Promise<FfmpegHandl
         if (!started) reject(new Error(`ffmpeg did not start: ${err.message.split('\n')[0]}`));
       });
     command.run();
+  });
+}
+
+function stdoutSink(io: FfmpegIo): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      io.onStdout(chunk);
+      done();
+    },
   });
 }
 

@@ -14,23 +14,30 @@ const JPEG_QUALITY = 4;
  * fluent-ffmpeg as configured by configureFfmpeg (the leash). The segment goes through a file, not stdin:
  * ffmpeg stops reading once it has its frame, and a pipe would then fail the write mid-segment.
  */
-export async function firstFrameJpeg(segment: Buffer): Promise<Buffer> {
-  const file = path.join(tmpdir(), `camrelay-snapshot-${randomBytes(8).toString('hex')}.ts`);
-  await writeFile(file, segment);
+export async function firstFrameJpeg(media: SegmentMedia): Promise<Buffer> {
+  const extension = media.format === 'mp4' ? 'mp4' : 'ts';
+  const file = path.join(tmpdir(), `camrelay-snapshot-${randomBytes(8).toString('hex')}.${extension}`);
+  await writeFile(file, media.bytes);
   try {
-    return await decodeFirstFrame(file);
+    return await decodeFirstFrame(file, media.format);
   } finally {
     await rm(file, { force: true });
   }
 }
 
-function decodeFirstFrame(file: string): Promise<Buffer> {
+/** A segment as ffmpeg can read it: MPEG-TS alone, or fMP4 with its init segment in front. */
+export interface SegmentMedia {
+  bytes: Buffer;
+  format: 'mpegts' | 'mp4';
+}
+
+function decodeFirstFrame(file: string, format: SegmentMedia['format']): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const jpeg = new PassThrough();
     jpeg.on('data', (chunk: Buffer) => chunks.push(chunk));
     ffmpeg(file)
-      .inputFormat('mpegts')
+      .inputFormat(format)
       .outputOptions(['-map', '0:v:0', '-frames:v', '1', '-q:v', String(JPEG_QUALITY)])
       .videoCodec('mjpeg')
       .format('image2pipe')

@@ -9,7 +9,8 @@ export interface SegmentWritten {
   sizeBytes: number;
   /** When the watcher saw the playlist that listed it. */
   seenAtMs: number;
-  playlist: MediaPlaylist;
+  /** The playlist that listed it, when it was read from disk. */
+  playlist?: MediaPlaylist;
 }
 
 /**

@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { redactSecrets, secretsOf } from '../cameras/url.js';
+import { DiskCopy } from '../llhls/disk-copy.js';
+import type { LiveStream } from '../llhls/live-stream.js';
+import type { Packager } from '../llhls/packager.js';
 import type { Logger } from '../log.js';
 import { BACKOFF, backoffDelayMs } from './backoff.js';
 import { classifyExit } from './classify.js';
@@ -40,6 +43,10 @@ export interface SupervisorSettings {
   staleTimeoutMs: number;
   segmentDurationSec: number;
   listSize: number;
+  /** Part length for LL-HLS (SupervisorSpec.live set). */
+  partDurationMs: number;
+  /** LL-HLS: also write segments and a classic playlist to the output folder. */
+  writeDisk: boolean;
 }
 
 export interface StatusChange {
@@ -90,12 +97,22 @@ export interface SupervisorSpec {
   log: Logger;
   inputHint: InputStreams | null;
   admit: (url: string) => Promise<AdmitVerdict>;
+  /** LL-HLS: ffmpeg's fMP4 goes to this stream's packager, in memory. null: ffmpeg writes HLS files. */
+  live?: LiveStream | null;
 }
 
 export type SupervisorFactory = (spec: SupervisorSpec) => Supervisor;
 
 export const createSupervisor: SupervisorFactory = (spec) =>
-  new IngestSupervisor(spec.target, spec.outputDir, spec.settings, spec.log, spec.inputHint, spec.admit);
+  new IngestSupervisor(
+    spec.target,
+    spec.outputDir,
+    spec.settings,
+    spec.log,
+    spec.inputHint,
+    spec.admit,
+    spec.live ?? null,
+  );
 
 const WATCHDOG_TICK_MS = 500;
 /** How often an offline camera's TCP port is tried during backoff, and how long one try may take. */
@@ -152,6 +169,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
     inputHint: InputStreams | null = null,
     /** Checks the URL each time ffmpeg starts and gives the one to use (CAMERA_NETWORKS pins its address). */
     private readonly admit: (url: string) => Promise<AdmitVerdict> = async (url) => ({ ok: true, url }),
+    private readonly live: LiveStream | null = null,
   ) {
     super();
     this.input = inputHint;
@@ -241,10 +259,19 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
     this.sourceUrl = admitted.url;
     this.watchPort = admitted.watchPort !== false;
     let run: IngestRun;
+    const packager = this.live?.startRun(runId) ?? null;
+    const diskCopy =
+      packager && this.settings.writeDisk
+        ? new DiskCopy(this.outputDir, packager, this.log, {
+            targetSegmentSec: this.settings.segmentDurationSec,
+            partTargetSec: this.settings.partDurationMs / 1000,
+          })
+        : null;
     try {
-      await ensureOutputDir(this.outputDir);
-      run = await IngestRun.start(this.runParams(plan, runId), this.runEvents(plan, runId));
+      if (!packager || diskCopy) await ensureOutputDir(this.outputDir);
+      run = await IngestRun.start(this.runParams(plan, runId, packager), this.runEvents(plan, runId));
     } catch (err) {
+      if (packager) this.live?.endRun(packager);
       this.setStatus('offline', this.redact((err as Error).message));
       return 'backoff';
     }
@@ -256,6 +283,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
     const outcome = await run.done;
     this.stopWatchdog();
     this.run = null;
+    if (packager) this.live?.endRun(packager);
     return this.afterRun(outcome);
   }
 
@@ -307,8 +335,11 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
     return 'backoff';
   }
 
-  private runParams(plan: EncodePlan, runId: string) {
+  private runParams(plan: EncodePlan, runId: string, packager: Packager | null) {
     return {
+      container: packager ? ('fmp4-pipe' as const) : ('hls-files' as const),
+      partDurationMs: this.settings.partDurationMs,
+      packager,
       url: this.sourceUrl,
       rtspTransport: this.target.rtspTransport,
       ioTimeoutMs: this.settings.ioTimeoutMs,
@@ -339,6 +370,9 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
       onProblem: (line: StderrLine) => {
         if (line.level === 'warning') this.emit('warning', line);
       },
+      onBadOutput: (message: string) => {
+        this.log.error({ message }, 'ffmpeg output is not fragmented MP4; ending the run');
+      },
     };
   }
 
@@ -361,7 +395,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
     // ffmpeg reads the camera's buffered first frames faster than real time; measure from here on.
     this.fps.reset();
     this.setStatus('online', null);
-    void pruneOtherRuns(this.outputDir, runId);
+    if (!this.live) void pruneOtherRuns(this.outputDir, runId);
   }
 
   /** Watch progress, not the PID: frames and segments must keep coming. */

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../log.js';
 import { type AuthDeps, authPlugin } from './auth.js';
@@ -11,8 +16,28 @@ import { registerSecurityHeaders } from './security-headers.js';
 const BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface ServerOptions {
-  tls: { certFile: string; keyFile: string } | null;
+  tls: { certFile: string; keyFile: string; http2: boolean } | null;
   trustProxy: boolean;
+}
+
+function tlsOptions(tls: NonNullable<ServerOptions['tls']>) {
+  const keyPair = { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
+  return tls.http2 ? { http2: true as const, https: { allowHTTP1: true, ...keyPair } } : { https: keyPair };
+}
+
+type CommonOptions = Pick<
+  FastifyServerOptions,
+  'loggerInstance' | 'logController' | 'bodyLimit' | 'return503OnClosing' | 'trustProxy'
+>;
+
+/** HTTP/2 with HTTP/1.1 for clients without it, HTTPS alone (HTTP2=off), or plain HTTP without TLS. */
+function serverFor(common: CommonOptions, tls: ServerOptions['tls']): FastifyInstance {
+  if (!tls) return Fastify(common) as unknown as FastifyInstance;
+  const keyPair = { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
+  const server = tls.http2
+    ? Fastify({ ...common, http2: true, https: { allowHTTP1: true, ...keyPair } })
+    : Fastify({ ...common, https: keyPair });
+  return server as unknown as FastifyInstance;
 }
 
 /**
@@ -26,24 +51,14 @@ export async function createFastify(
   options: ServerOptions,
   auth: AuthDeps,
 ): Promise<FastifyInstance> {
-  const common = {
+  const common: CommonOptions = {
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
     trustProxy: options.trustProxy,
   };
-  const app = (options.tls
-    ? Fastify({
-        ...common,
-        http2: true,
-        https: {
-          allowHTTP1: true,
-          cert: readFileSync(options.tls.certFile),
-          key: readFileSync(options.tls.keyFile),
-        },
-      })
-    : Fastify(common)) as unknown as FastifyInstance;
+  const app = serverFor(common, options.tls);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
+import type { PlaylistAnswer } from '../llhls/live-stream.js';
+import type { LiveStreams } from '../llhls/live-streams.js';
+import type { DeliveryDirective } from '../llhls/reload.js';
 import type { Logger } from '../log.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { StreamSigner } from '../security/stream-signer.js';
@@ -35,6 +38,17 @@ const LOCAL_PLAYLIST_CACHE_MS = 100;
 const SEGMENT_CACHE_MS = 30_000;
 const CACHE_MAX_BYTES = 256 * 1024 * 1024;
 const UPSTREAM_TIMEOUT_MS = 5000;
+/**
+ * A blocking request is held upstream for up to three target durations (the spec's limit); the relay waits
+ * that long and a margin, for target durations of up to 3 s.
+ */
+const UPSTREAM_BLOCKING_TIMEOUT_MS = 12_000;
+/**
+ * A blocking playlist answer (for _HLS_msn N, _HLS_part P) stays a right answer to that same request: a
+ * viewer asking it a little later gets it from here. A playlist without directive is fresh for a part.
+ */
+const BLOCKING_ANSWER_CACHE_MS = 1000;
+const LIVE_PLAYLIST_CACHE_MS = 100;
 const WORKER_URL_CACHE_MS = 5000;
 const UPSTREAM_GRANT_SEC = 120;
 
@@ -46,6 +60,7 @@ const UPSTREAM_GRANT_SEC = 120;
  */
 export class HlsSource {
   private readonly upstream = new Coalescer<Buffer | null>();
+  private readonly upstreamPlaylists = new Coalescer<PlaylistAnswer | null>();
   private readonly reads = new Coalescer<Buffer | null>();
   private readonly cache = new ByteCache(CACHE_MAX_BYTES);
   private readonly root: string;
@@ -58,13 +73,42 @@ export class HlsSource {
   constructor(
     hlsRoot: string,
     private readonly remote: RemoteOwners | null,
+    /** LL-HLS streams ingested in this process: answered from memory, before disk or any worker. */
+    private readonly live: LiveStreams | null = null,
   ) {
     this.root = path.resolve(hlsRoot);
   }
 
+  /**
+   * A camera's playlist: LL-HLS (`lowLatency`, held per the request's delivery directive) or classic
+   * (whole segments) from a stream in memory here; else the playlist on disk; else the owning worker's
+   * answer to the same request.
+   */
+  async playlist(
+    cameraId: string,
+    directive: DeliveryDirective,
+    lowLatency: boolean,
+  ): Promise<PlaylistAnswer | null> {
+    const stream = this.live?.get(cameraId);
+    if (stream) return stream.playlist(directive, lowLatency);
+    const file = lowLatency ? 'index.m3u8' : CLASSIC_PLAYLIST;
+    const local = await this.readLocal(`${cameraId}/index.m3u8`, this.pathOf(cameraId, 'index.m3u8'));
+    if (local) return { kind: 'playlist', body: local };
+    if (!this.remote) return null;
+    const remote = this.remote;
+    const query = directiveQuery(directive);
+    const key = `${cameraId}/${file}?${query}`;
+    const kept = this.cache.get(key);
+    if (kept) return { kind: 'playlist', body: kept };
+    return this.upstreamPlaylists.run(key, () => this.fetchPlaylist(remote, cameraId, file, query, key));
+  }
+
+  /** A segment, part or init segment; a part announced by a preload hint is answered once it is complete. */
   async read(cameraId: string, file: string): Promise<Buffer | null> {
-    const target = path.join(this.root, cameraId, file);
-    if (!target.startsWith(this.root + path.sep)) return null; // routes admit only slugs; this is the second lock
+    const stream = this.live?.get(cameraId);
+    if (stream) return stream.file(file);
+    const target = this.pathOf(cameraId, file);
+    if (!target) return null;
     // Kept files are the same bytes whether they were read here or fetched from a worker.
     const key = `${cameraId}/${file}`;
     const kept = this.remote ? this.cache.get(key) : null;
@@ -79,11 +123,37 @@ export class HlsSource {
     return this.upstream.run(key, () => this.fetchUpstream(remote, cameraId, file));
   }
 
+  /** The file's path under the HLS root; routes admit only slugs, and this is the second lock. */
+  private pathOf(cameraId: string, file: string): string {
+    const target = path.join(this.root, cameraId, file);
+    return target.startsWith(this.root + path.sep) ? target : '';
+  }
+
+  private async fetchPlaylist(
+    remote: RemoteOwners,
+    cameraId: string,
+    file: string,
+    directiveQuery: string,
+    cacheKey: string,
+  ): Promise<PlaylistAnswer | null> {
+    const blocking = directiveQuery !== '';
+    const response = await this.fetchFromOwner(remote, cameraId, file, directiveQuery, blocking);
+    if (!response) return null;
+    if (response.status === 400) return { kind: 'bad-request', reason: 'the worker refused the request' };
+    if (response.status === 503) return { kind: 'unavailable', reason: 'the part did not arrive in time' };
+    if (!response.ok) return null;
+    // The worker signed the playlist's URIs for the relay; the relay signs them anew for its viewer.
+    const body = Buffer.from(stripQueries(await response.text()));
+    this.cache.set(cacheKey, body, blocking ? BLOCKING_ANSWER_CACHE_MS : LIVE_PLAYLIST_CACHE_MS);
+    return { kind: 'playlist', body };
+  }
+
   /**
    * A file on this disk. A segment is written once, under a name no other segment ever has (ffmpeg writes
    * it to a temporary file and renames it; each run has its own prefix), so what was read stays true.
    */
   private async readLocal(key: string, target: string): Promise<Buffer | null> {
+    if (!target) return null;
     if (!this.remote) return readFile(target).catch(() => null);
     return this.reads.run(key, async () => {
       const body = await readFile(target).catch(() => null);
@@ -93,22 +163,39 @@ export class HlsSource {
   }
 
   private async fetchUpstream(remote: RemoteOwners, cameraId: string, file: string): Promise<Buffer | null> {
-    const base = await this.ownerUrl(remote, cameraId);
-    if (!base) return null;
     const playlist = file.endsWith('.m3u8');
-    remote.onUpstreamFetch?.(playlist ? 'playlist' : 'segment');
-    const exp = Math.floor(Date.now() / 1000) + UPSTREAM_GRANT_SEC;
-    const query = new URLSearchParams({ ...(await remote.signer.sign({ cameraId, exp })) });
+    // A part may be the one a preload hint names: the worker holds the request until it is complete.
+    const response = await this.fetchFromOwner(remote, cameraId, file, '', file.endsWith('.m4s'));
+    if (!response?.ok) return null;
     try {
-      const response = await fetch(`${base}/hls/${cameraId}/${file}?${query}`, {
-        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
-      });
-      if (!response.ok) return null;
-      // The worker signed the playlist's segment URIs for the relay; the relay signs them anew for its viewer.
       const body = Buffer.from(await response.arrayBuffer());
       const unsigned = playlist ? Buffer.from(stripQueries(body.toString('utf8'))) : body;
       this.cache.set(`${cameraId}/${file}`, unsigned, playlist ? PLAYLIST_CACHE_MS : SEGMENT_CACHE_MS);
       return unsigned;
+    } catch (err) {
+      remote.log.debug({ err, cameraId, file }, 'upstream HLS fetch failed');
+      return null;
+    }
+  }
+
+  /** The owner's answer to a signed request for the file, or null when there is no owner or no answer. */
+  private async fetchFromOwner(
+    remote: RemoteOwners,
+    cameraId: string,
+    file: string,
+    extraQuery: string,
+    mayBlock: boolean,
+  ): Promise<Response | null> {
+    const base = await this.ownerUrl(remote, cameraId);
+    if (!base) return null;
+    remote.onUpstreamFetch?.(file.endsWith('.m3u8') ? 'playlist' : 'segment');
+    const exp = Math.floor(Date.now() / 1000) + UPSTREAM_GRANT_SEC;
+    const query = new URLSearchParams({ ...(await remote.signer.sign({ cameraId, exp })) });
+    const extra = extraQuery ? `&${extraQuery}` : '';
+    try {
+      return await fetch(`${base}/hls/${cameraId}/${file}?${query}${extra}`, {
+        signal: AbortSignal.timeout(mayBlock ? UPSTREAM_BLOCKING_TIMEOUT_MS : UPSTREAM_TIMEOUT_MS),
+      });
     } catch (err) {
       remote.log.debug({ err, cameraId, file }, 'upstream HLS fetch failed');
       return null;
@@ -127,10 +214,27 @@ export class HlsSource {
   }
 }
 
-/** Drops the query of every URI line, leaving tags alone. */
-function stripQueries(text: string): string {
+/** The playlist a classic player gets: whole segments only, from the same window. */
+export const CLASSIC_PLAYLIST = 'classic.m3u8';
+
+/** Drops the query of every URI: URI lines, and URI="…" attributes of tags (map, parts, preload hint). */
+export function stripQueries(text: string): string {
   return text
     .split('\n')
-    .map((line) => (line.startsWith('#') || !line.includes('?') ? line : line.slice(0, line.indexOf('?'))))
+    .map((line) =>
+      line.startsWith('#')
+        ? line.replace(/URI="([^"?]*)\?[^"]*"/g, 'URI="$1"')
+        : line.includes('?')
+          ? line.slice(0, line.indexOf('?'))
+          : line,
+    )
     .join('\n');
+}
+
+function directiveQuery(directive: DeliveryDirective): string {
+  const query = new URLSearchParams();
+  if (directive.msn !== null) query.set('_HLS_msn', String(directive.msn));
+  if (directive.part !== null) query.set('_HLS_part', String(directive.part));
+  if (directive.skip) query.set('_HLS_skip', 'YES');
+  return query.toString();
 }

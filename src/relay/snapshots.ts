@@ -1,3 +1,4 @@
+import type { SegmentMedia } from '../ingest/first-frame.js';
 import { parseMediaPlaylist } from '../ingest/playlist.js';
 import { Coalescer } from './coalescer.js';
 import type { HlsSource } from './hls-source.js';
@@ -21,7 +22,7 @@ export class Snapshots {
 
   constructor(
     private readonly source: HlsSource,
-    private readonly decode: (segment: Buffer) => Promise<Buffer>,
+    private readonly decode: (media: SegmentMedia) => Promise<Buffer>,
   ) {}
 
   /** The newest picture, or null when the camera streams nothing now. */
@@ -32,12 +33,19 @@ export class Snapshots {
   }
 
   private async take(cameraId: string): Promise<Snapshot | null> {
-    const playlist = await this.source.read(cameraId, 'index.m3u8');
-    const newest = playlist ? parseMediaPlaylist(playlist.toString('utf8'))?.segments.at(-1) : undefined;
+    const answer = await this.source.playlist(cameraId, { msn: null, part: null, skip: false }, false);
+    const text = answer?.kind === 'playlist' ? answer.body.toString('utf8') : null;
+    const playlist = text ? parseMediaPlaylist(text) : null;
+    const newest = playlist?.segments.at(-1);
     if (!newest) return null;
-    const segment = await this.source.read(cameraId, newest.uri.replace(/\?.*$/, ''));
-    if (!segment) return null;
-    const snapshot = { jpeg: await this.decode(segment), takenAtMs: newest.programDateTimeMs ?? Date.now() };
+    const segment = await this.source.read(cameraId, withoutQuery(newest.uri));
+    // fMP4 segments decode only after their init segment (EXT-X-MAP).
+    const init = playlist?.mapUri ? await this.source.read(cameraId, withoutQuery(playlist.mapUri)) : null;
+    if (!segment || (playlist?.mapUri && !init)) return null;
+    const media = init
+      ? { bytes: Buffer.concat([init, segment]), format: 'mp4' as const }
+      : { bytes: segment, format: 'mpegts' as const };
+    const snapshot = { jpeg: await this.decode(media), takenAtMs: newest.programDateTimeMs ?? Date.now() };
     this.cache.set(cameraId, { snapshot, expiresAtMs: Date.now() + SNAPSHOT_CACHE_MS });
     this.forgetExpired();
     return snapshot;
@@ -47,4 +55,8 @@ export class Snapshots {
     const now = Date.now();
     for (const [id, entry] of this.cache) if (entry.expiresAtMs <= now) this.cache.delete(id);
   }
+}
+
+function withoutQuery(uri: string): string {
+  return uri.replace(/\?.*$/, '');
 }

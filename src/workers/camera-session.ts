@@ -8,6 +8,8 @@ import type { InputStreams } from '../ingest/input-streams.js';
 import { clearOutput, outputDirFor } from '../ingest/output-dir.js';
 import type { IngestSnapshot, IngestTarget, Supervisor, SupervisorFactory } from '../ingest/supervisor.js';
 import { WarningTally, warningKind } from '../ingest/warnings.js';
+import type { LiveStream } from '../llhls/live-stream.js';
+import type { LiveStreams } from '../llhls/live-streams.js';
 import type { Logger } from '../log.js';
 import { type PushSources, pushTarget } from '../push/push-sources.js';
 import type { WorkerMetrics } from './worker-metrics.js';
@@ -29,6 +31,8 @@ export interface SessionDeps {
   sources: CameraSources;
   push: PushSources;
   createSupervisor: SupervisorFactory;
+  /** LL-HLS mode: the streams this process serves from memory. null: ffmpeg writes HLS files. */
+  liveStreams: LiveStreams | null;
 }
 
 /**
@@ -52,6 +56,7 @@ export class CameraSession {
   mode: Camera['mode'] = 'always';
   /** Status changes this session has made; stamps its reports (HealthReport.statusSeq). */
   private statusChanges = 0;
+  private readonly live: LiveStream | null;
 
   constructor(
     readonly cameraId: string,
@@ -59,6 +64,7 @@ export class CameraSession {
   ) {
     this.log = deps.log.child({ cameraId });
     this.outputDir = outputDirFor(deps.config.hlsRoot, cameraId);
+    this.live = deps.liveStreams?.open(cameraId) ?? null;
   }
 
   /** Whether the session is on its way out: a new one for the camera must wait for it. */
@@ -86,6 +92,7 @@ export class CameraSession {
       log: this.log,
       inputHint: await this.hint(),
       admit: (url) => (this.isPush ? this.deps.push.resolve(this.cameraId) : this.deps.sources.pin(url)),
+      live: this.live,
     });
     this.supervisor = supervisor;
     this.follow(supervisor);
@@ -223,6 +230,7 @@ export class CameraSession {
   /** Tidies up after the supervisor stopped: output and the health record, as the end calls for. */
   private async end(end: SessionEnd): Promise<SessionEnd> {
     this.ending = true;
+    if (this.live) this.deps.liveStreams?.close(this.live);
     // A lost camera's folder may already be its new owner's.
     if (end !== 'lost') {
       // The output goes before the camera is handed back, so a next owner on a shared volume starts clean.
@@ -255,6 +263,8 @@ export class CameraSession {
       staleTimeoutMs: config.ffmpeg.staleTimeoutMs,
       segmentDurationSec: config.hls.segmentDurationSec,
       listSize: config.hls.listSize,
+      partDurationMs: config.hls.partDurationMs,
+      writeDisk: config.hls.writeDisk,
     };
   }
 

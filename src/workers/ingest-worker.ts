@@ -13,6 +13,7 @@ import type { ClaimResult, HealthStore } from '../health/store.js';
 import { killOrphans } from '../ingest/orphans.js';
 import { clearOutput, listOutputDirs, outputDirFor } from '../ingest/output-dir.js';
 import type { SupervisorFactory } from '../ingest/supervisor.js';
+import type { LiveStreams } from '../llhls/live-streams.js';
 import type { Logger } from '../log.js';
 import type { PushSources } from '../push/push-sources.js';
 import type { RedisKeys } from '../redis/keys.js';
@@ -48,6 +49,8 @@ export interface IngestWorkerDeps {
   sources: CameraSources;
   push: PushSources;
   createSupervisor: SupervisorFactory;
+  /** LL-HLS mode: the streams this process serves from memory. */
+  liveStreams: LiveStreams | null;
   demand: Demand;
   sweeper: LapseSweeper;
 }

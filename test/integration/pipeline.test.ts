@@ -4,8 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RtspCameras, startRtspCameras } from '../../src/demo/rtsp-cameras.js';
 import { HealthStore } from '../../src/health/store.js';
-import { parseMediaPlaylist } from '../../src/ingest/playlist.js';
+import { type MediaPlaylist, parseMediaPlaylist } from '../../src/ingest/playlist.js';
 import { redisKeys } from '../../src/redis/keys.js';
+import { segmentWithInit } from '../support/hls-media.js';
 import { ffmpegWritingInto, ffprobe, isAlive } from '../support/processes.js';
 import { startTestCamrelay, type TestCamrelay } from '../support/test-camrelay.js';
 import { waitFor } from '../support/wait.js';
@@ -66,20 +67,20 @@ describe('core pipeline', () => {
   }
 
   /** Downloads a segment through the relay and asks ffprobe what is in it. */
-  async function probeSegment(id: string, uri: string) {
-    const response = await camrelay.hls(id, uri);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('video/mp2t');
-    expect(response.headers.get('cache-control')).toContain('immutable');
+  /** The segment through the relay (with its init segment, for fMP4), as ffprobe sees it. */
+  async function probeSegment(id: string, playlist: MediaPlaylist, uri: string) {
+    const media = await segmentWithInit((file) => camrelay.hls(id, file), playlist, uri);
+    expect(media.contentType).toBe('video/iso.segment');
+    expect(media.cacheControl).toContain('immutable');
     const file = path.join(camrelay.config.dataDir, `probe-${uri.replace(/\?.*$/, '')}`);
-    await writeFile(file, Buffer.from(await response.arrayBuffer()));
+    await writeFile(file, media.bytes);
     return ffprobe(file);
   }
 
   it('remuxes an H.264 camera: 3 segments within 10 s, H.264 out, online at the camera fps, no transcode', async () => {
     expect((await register({ id: 'cam-h264', name: 'H.264', url: cameras.url('plain') })).status).toBe(201);
     const playlist = await playlistWithSegments('cam-h264', 3, 10_000);
-    const streams = await probeSegment('cam-h264', playlist.segments.at(-1)?.uri as string);
+    const streams = await probeSegment('cam-h264', playlist, playlist.segments.at(-1)?.uri as string);
     expect(streams.map((s) => s.codec_name)).toEqual(['h264']);
     // The first seconds include the burst of frames the camera had buffered; the rate settles at 25.
     const record = await waitFor('the camera fps (25) in health', async () => {
@@ -122,7 +123,7 @@ describe('core pipeline', () => {
   it('serves an H.265 camera as H.264', async () => {
     await register({ id: 'cam-h265', name: 'H.265', url: cameras.url('hevc') });
     const playlist = await playlistWithSegments('cam-h265', 3, 10_000);
-    const streams = await probeSegment('cam-h265', playlist.segments.at(-1)?.uri as string);
+    const streams = await probeSegment('cam-h265', playlist, playlist.segments.at(-1)?.uri as string);
     expect(streams).toEqual([expect.objectContaining({ codec_name: 'h264', width: 640, height: 360 })]);
     expect(await health('cam-h265')).toMatchObject({
       status: 'online',
@@ -135,7 +136,7 @@ describe('core pipeline', () => {
   it('serves a G.711 camera with AAC audio and the video remuxed', async () => {
     await register({ id: 'cam-g711', name: 'G.711', url: cameras.url('g711') });
     const playlist = await playlistWithSegments('cam-g711', 3, 10_000);
-    const streams = await probeSegment('cam-g711', playlist.segments.at(-1)?.uri as string);
+    const streams = await probeSegment('cam-g711', playlist, playlist.segments.at(-1)?.uri as string);
     expect(streams.map((s) => [s.codec_type, s.codec_name])).toEqual([
       ['video', 'h264'],
       ['audio', 'aac'],

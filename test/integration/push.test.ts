@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseMediaPlaylist } from '../../src/ingest/playlist.js';
 import { selfSigned } from '../support/certs.js';
 import { type CliRun, killAll, runCli, workerEnv } from '../support/cli.js';
+import { segmentWithInit } from '../support/hls-media.js';
 import { freePort } from '../support/ports.js';
 import { ffmpegWritingInto, ffprobe } from '../support/processes.js';
 import { dumpRedis } from '../support/redis-dump.js';
@@ -113,10 +114,13 @@ describe('push cameras over RTMP', () => {
       },
       { timeoutMs: 15_000 },
     );
-    const segment = await camrelay.hls('push-main', playlist.segments.at(-1)?.uri as string);
-    expect(segment.status).toBe(200);
-    const file = path.join(workDir, 'segment.ts');
-    await writeFile(file, Buffer.from(await segment.arrayBuffer()));
+    const segment = await segmentWithInit(
+      (uri) => camrelay.hls('push-main', uri),
+      playlist,
+      playlist.segments.at(-1)?.uri as string,
+    );
+    const file = path.join(workDir, 'segment.mp4');
+    await writeFile(file, segment.bytes);
     const streams = await ffprobe(file);
     expect(streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort()).toEqual(['audio:aac', 'video:h264']);
     expect(streams.find((s) => s.codec_type === 'video')).toMatchObject({ width: 640, height: 360 });

@@ -21,7 +21,13 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe(path.resolve('data'));
     expect(config.hlsRoot).toBe(path.resolve('data/hls'));
     expect(config.redis).toEqual({ url: undefined, prefix: 'camrelay' });
-    expect(config.hls).toEqual({ segmentDurationSec: 1, listSize: 6 });
+    expect(config.hls).toEqual({
+      segmentDurationSec: 1,
+      listSize: 6,
+      mode: 'll',
+      partDurationMs: 200,
+      writeDisk: false,
+    });
     expect(config.ffmpeg.rtspTimeoutMs).toBe(5000);
     expect(config.logLevel).toBe('info');
   });

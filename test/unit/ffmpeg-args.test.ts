@@ -27,6 +27,8 @@ function argsFor(plan: EncodePlan, url = 'rtsp://cam/live') {
     runId: 'r1',
     segmentDurationSec: 1,
     listSize: 6,
+    container: 'hls-files',
+    partDurationMs: 200,
   });
 }
 
@@ -153,5 +155,7 @@ function baseInput() {
     runId: 'r1',
     segmentDurationSec: 1,
     listSize: 6,
+    container: 'hls-files' as const,
+    partDurationMs: 200,
   };
 }

@@ -137,7 +137,15 @@ describe('a supervisor whose source is not there yet', () => {
     const supervisor = new IngestSupervisor(
       { url: 'push:cam-1', transcode: 'auto', rtspTransport: 'tcp' },
       '/nonexistent/never-written',
-      { ioTimeoutMs: 1000, stopGraceMs: 100, staleTimeoutMs: 1000, segmentDurationSec: 1, listSize: 3 },
+      {
+        ioTimeoutMs: 1000,
+        stopGraceMs: 100,
+        staleTimeoutMs: 1000,
+        segmentDurationSec: 1,
+        listSize: 3,
+        partDurationMs: 200,
+        writeDisk: false,
+      },
       createLogger('silent'),
       null,
       async () => {

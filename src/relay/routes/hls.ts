@@ -3,12 +3,17 @@ import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { cameraIdSchema } from '../../cameras/camera.js';
 import { Errors } from '../../errors.js';
+import type { PlaylistAnswer } from '../../llhls/live-stream.js';
+import { type DeliveryDirective, parseDirective } from '../../llhls/reload.js';
 import type { StreamSigner } from '../../security/stream-signer.js';
-import type { HlsSource } from '../hls-source.js';
+import { CLASSIC_PLAYLIST, type HlsSource } from '../hls-source.js';
 import type { OnDemand } from '../on-demand.js';
 import { type SignablePlaylist, signablePlaylist } from '../signed-playlist.js';
 
-/** Names ffmpeg writes: index.m3u8 and <run>-<n>.ts. No separators or dots beyond the extension, so no traversal. */
+/**
+ * index.m3u8, classic.m3u8, and the names ingest gives its files (<run>-<n>.ts, <run>-init.mp4,
+ * <run>-<msn>.m4s, <run>-<msn>-<part>.m4s). No separators or dots beyond the extension, so no traversal.
+ */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.(m3u8|ts|m4s|mp4)$/;
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -34,6 +39,13 @@ const signature = z.object({
   kid: z.string().max(20).optional(),
   sig: z.string().max(100).optional(),
   v: z.string().max(64).optional().describe('Present when the URL is bound to one viewer.'),
+  _HLS_msn: z
+    .string()
+    .max(20)
+    .optional()
+    .describe('LL-HLS blocking reload: wait for this media sequence number.'),
+  _HLS_part: z.string().max(20).optional().describe('LL-HLS blocking reload: and for this part of it.'),
+  _HLS_skip: z.string().max(8).optional().describe('LL-HLS delta update: YES skips old segments.'),
 });
 
 export interface HlsRoutesDeps {
@@ -80,33 +92,48 @@ export const hlsRoutes =
           throw new Errors.STREAM_FORBIDDEN('this URL is bound to another viewer');
         }
         const extension = file.slice(file.lastIndexOf('.') + 1);
-        const playlist = extension === 'm3u8';
-        const body = await read(deps, cameraId, file, playlist);
+        if (extension === 'm3u8') {
+          const answer = await playlistFor(deps, cameraId, file, request.query);
+          if (!answer) return reply.callNotFound();
+          if (answer.kind === 'bad-request') throw new Errors.HLS_DIRECTIVE_INVALID(answer.reason);
+          if (answer.kind === 'unavailable') throw new Errors.HLS_PART_TIMEOUT(answer.reason);
+          servedPlaylists.inc();
+          return reply
+            .header('content-type', CONTENT_TYPES.m3u8)
+            .header('cache-control', PLAYLIST_CACHE)
+            .send(signable.of(answer.body)(signedPart(request.query)));
+        }
+        const body = await deps.source.read(cameraId, file);
         if (!body) return reply.callNotFound();
-        (playlist ? servedPlaylists : servedSegments).inc();
+        servedSegments.inc();
         reply.header('content-type', CONTENT_TYPES[extension] ?? 'application/octet-stream');
-        if (!playlist) return reply.header('cache-control', SEGMENT_CACHE).send(body);
-        return reply
-          .header('cache-control', PLAYLIST_CACHE)
-          .send(signable.of(body)(signedPart(request.query)));
+        return reply.header('cache-control', SEGMENT_CACHE).send(body);
       },
     );
   };
 
-/** The file, starting an on-demand camera first if it is not running. */
-async function read(
+/**
+ * The playlist for a request: LL-HLS (index.m3u8) or whole segments (classic.m3u8), held per the delivery
+ * directive. An on-demand camera that is not running is started first.
+ */
+async function playlistFor(
   deps: HlsRoutesDeps,
   cameraId: string,
   file: string,
-  playlist: boolean,
-): Promise<Buffer | null> {
-  const onDemand =
-    playlist && deps.onDemand && (await deps.onDemand.isOnDemand(cameraId)) ? deps.onDemand : null;
+  query: z.infer<typeof signature>,
+): Promise<PlaylistAnswer | null> {
+  if (file !== 'index.m3u8' && file !== CLASSIC_PLAYLIST) return null;
+  const parsed = parseDirective(query);
+  if ('invalid' in parsed) return { kind: 'bad-request', reason: parsed.invalid };
+  const lowLatency = file === 'index.m3u8';
+  const onDemand = deps.onDemand && (await deps.onDemand.isOnDemand(cameraId)) ? deps.onDemand : null;
   if (onDemand) await onDemand.touch(cameraId);
-  const body = await deps.source.read(cameraId, file);
-  if (body || !onDemand) return body;
-  return (await onDemand.start(cameraId)) ? deps.source.read(cameraId, file) : null;
+  const answer = await deps.source.playlist(cameraId, parsed, lowLatency);
+  if (answer || !onDemand) return answer;
+  return (await onDemand.start(cameraId)) ? deps.source.playlist(cameraId, NO_DIRECTIVE, lowLatency) : null;
 }
+
+const NO_DIRECTIVE: DeliveryDirective = { msn: null, part: null, skip: false };
 
 /** Only the signature's own parameters travel on to the segments. */
 function signedPart(query: z.infer<typeof signature>): string {
