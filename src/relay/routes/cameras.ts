@@ -68,7 +68,17 @@ const streamQuery = z.strictObject({
 });
 const streamSchema = z
   .object({
-    url: z.string().describe('Signed playlist URL; its segments carry the same signature.'),
+    url: z
+      .string()
+      .describe(
+        'Signed playlist URL; its segments carry the same signature. LL-HLS (parts, blocking reload) where ' +
+          'the ingest makes it (HLS_MODE=ll); players without LL-HLS read it as classic HLS.',
+      ),
+    classicUrl: z
+      .string()
+      .describe(
+        'The same stream as whole segments only (classic.m3u8), for players that mishandle LL-HLS tags.',
+      ),
     expiresAt: z.string(),
   })
   .meta({ id: 'StreamUrl' });
@@ -219,8 +229,10 @@ export const cameraRoutes =
         const viewer = request.query.bind === 'true' ? principal.tokenId : undefined;
         const query = new URLSearchParams({ ...(await deps.signer.sign({ cameraId: id, exp, viewer })) });
         await deps.audit.record(principal, 'stream.start', id, from, viewer ? 'bound to viewer' : undefined);
+        const base = `${request.protocol}://${request.host}/hls/${id}`;
         return {
-          url: `${request.protocol}://${request.host}/hls/${id}/index.m3u8?${query}`,
+          url: `${base}/index.m3u8?${query}`,
+          classicUrl: `${base}/classic.m3u8?${query}`,
           expiresAt: new Date(exp * 1000).toISOString(),
         };
       },
