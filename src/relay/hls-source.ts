@@ -92,8 +92,11 @@ export class HlsSource {
     const stream = this.live?.get(cameraId);
     if (stream) return stream.playlist(directive, lowLatency);
     const file = lowLatency ? 'index.m3u8' : CLASSIC_PLAYLIST;
-    const local = await this.readLocal(`${cameraId}/index.m3u8`, this.pathOf(cameraId, 'index.m3u8'));
-    if (local) return { kind: 'playlist', body: local };
+    // A playlist on disk is classic HLS (HLS_MODE=classic, or HLS_WRITE_DISK): it cannot answer a blocking request.
+    if (directive.msn === null) {
+      const local = await this.readLocal(`${cameraId}/index.m3u8`, this.pathOf(cameraId, 'index.m3u8'));
+      if (local) return { kind: 'playlist', body: local };
+    }
     if (!this.remote) return null;
     const remote = this.remote;
     const query = directiveQuery(directive);

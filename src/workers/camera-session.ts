@@ -56,7 +56,8 @@ export class CameraSession {
   mode: Camera['mode'] = 'always';
   /** Status changes this session has made; stamps its reports (HealthReport.statusSeq). */
   private statusChanges = 0;
-  private readonly live: LiveStream | null;
+  /** LL-HLS: this camera's stream in memory, from the supervisor's start to the session's end. */
+  private live: LiveStream | null = null;
 
   constructor(
     readonly cameraId: string,
@@ -64,7 +65,6 @@ export class CameraSession {
   ) {
     this.log = deps.log.child({ cameraId });
     this.outputDir = outputDirFor(deps.config.hlsRoot, cameraId);
-    this.live = deps.liveStreams?.open(cameraId) ?? null;
   }
 
   /** Whether the session is on its way out: a new one for the camera must wait for it. */
@@ -85,6 +85,7 @@ export class CameraSession {
     } catch (err) {
       return this.cannotOpen(err as Error);
     }
+    this.live = this.deps.liveStreams?.open(this.cameraId) ?? null;
     const supervisor = this.deps.createSupervisor({
       target,
       outputDir: this.outputDir,

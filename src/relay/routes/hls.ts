@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { cameraIdSchema } from '../../cameras/camera.js';
 import { Errors } from '../../errors.js';
@@ -72,6 +72,11 @@ export const hlsRoutes =
     // Bound once: looking a label set up again on every request is measurable at tens of thousands a second.
     const servedPlaylists = served.labels({ kind: 'playlist' });
     const servedSegments = served.labels({ kind: 'segment' });
+    const held = new Gauge({
+      name: 'camrelay_hls_blocking_requests',
+      help: 'LL-HLS playlist requests held open by this process until their part exists (blocking reload).',
+      registers: [deps.metrics],
+    });
     const signable = new SignableBodies();
     app.get(
       '/hls/:cameraId/:file',
@@ -93,7 +98,11 @@ export const hlsRoutes =
         }
         const extension = file.slice(file.lastIndexOf('.') + 1);
         if (extension === 'm3u8') {
-          const answer = await playlistFor(deps, cameraId, file, request.query);
+          const blocking = request.query._HLS_msn !== undefined;
+          if (blocking) held.inc();
+          const answer = await playlistFor(deps, cameraId, file, request.query).finally(() => {
+            if (blocking) held.dec();
+          });
           if (!answer) return reply.callNotFound();
           if (answer.kind === 'bad-request') throw new Errors.HLS_DIRECTIVE_INVALID(answer.reason);
           if (answer.kind === 'unavailable') throw new Errors.HLS_PART_TIMEOUT(answer.reason);
