@@ -197,6 +197,7 @@ async function start(
         selfWorkerId: worker ? config.worker.id : null,
       },
       liveStreams,
+      config.hls.mode === 'll',
     );
     const onDemand = new OnDemand({
       demand,

@@ -75,6 +75,11 @@ export class HlsSource {
     private readonly remote: RemoteOwners | null,
     /** LL-HLS streams ingested in this process: answered from memory, before disk or any worker. */
     private readonly live: LiveStreams | null = null,
+    /**
+     * The deployment makes LL-HLS (HLS_MODE=ll): a playlist on disk is a classic copy (HLS_WRITE_DISK), good
+     * for classic.m3u8 but not for index.m3u8, which the owning worker answers with parts.
+     */
+    private readonly lowLatencyMode = false,
   ) {
     this.root = path.resolve(hlsRoot);
   }
@@ -93,7 +98,7 @@ export class HlsSource {
     if (stream) return stream.playlist(directive, lowLatency);
     const file = lowLatency ? 'index.m3u8' : CLASSIC_PLAYLIST;
     // A playlist on disk is classic HLS (HLS_MODE=classic, or HLS_WRITE_DISK): it cannot answer a blocking request.
-    if (directive.msn === null) {
+    if (directive.msn === null && !(lowLatency && this.lowLatencyMode)) {
       const local = await this.readLocal(`${cameraId}/index.m3u8`, this.pathOf(cameraId, 'index.m3u8'));
       if (local) return { kind: 'playlist', body: local };
     }

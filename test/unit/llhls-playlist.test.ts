@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { type ParsedManifest, Parser } from 'm3u8-parser';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LiveStream } from '../../src/llhls/live-stream.js';
 import type { Segment } from '../../src/llhls/model.js';
 import { Packager } from '../../src/llhls/packager.js';
 import { renderPlaylist } from '../../src/llhls/playlist-text.js';
 import { judgeReload, parseDirective } from '../../src/llhls/reload.js';
+import { parsePlaylist } from '../support/llhls.js';
 
 /** 6 s of a real camera (25 fps, 1 s GOP) through ffmpeg's fMP4 muxer: see test/fixtures/llhls/README.md. */
 const FIXTURE = readFileSync(new URL('../fixtures/llhls/camera-h264-aac.mp4', import.meta.url));
@@ -28,14 +28,7 @@ function pieces(): { init: Buffer; fragments: Buffer[] } {
   return { init: FIXTURE.subarray(0, moofs[0]?.start), fragments };
 }
 
-function parse(text: string): { manifest: ParsedManifest; warnings: string[] } {
-  const parser = new Parser();
-  const warnings: string[] = [];
-  parser.on('warn', (event) => warnings.push(event.message));
-  parser.push(text);
-  parser.end();
-  return { manifest: parser.manifest, warnings };
-}
+const parse = parsePlaylist;
 
 /** A packager fed the whole fixture, the last segment left open. */
 function packagedFixture(windowSegments = 10): Packager {

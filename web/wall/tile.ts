@@ -1,6 +1,7 @@
 import Hls, { type ErrorData } from 'hls.js';
 import { api } from './api.js';
 import { HLS_CONFIG } from './hls-config.js';
+import { LiveEdgeWatch } from './live-edge.js';
 
 /** Statuses an operator must see over the picture: the video element may still show a last frame. */
 const ALARMS = new Set(['offline', 'stalled', 'auth_failed', 'unsupported', 'disabled']);
@@ -15,6 +16,7 @@ export class Tile {
   private readonly video = document.createElement('video');
   private readonly statusText = document.createElement('span');
   private readonly latencyText = document.createElement('span');
+  private readonly liveEdge = new LiveEdgeWatch();
   private readonly overlay = document.createElement('div');
   private hls: Hls | null = null;
   private status = 'starting';
@@ -102,7 +104,15 @@ export class Tile {
     } else if (this.status === 'online' && Date.now() - this.lastMoveMs > FROZEN_AFTER_MS) {
       void this.play();
     }
+    this.keepNearLiveEdge();
     this.render();
+  }
+
+  private keepNearLiveEdge(): void {
+    const hls = this.hls;
+    if (!hls || !this.liveEdge.shouldJump(hls.latency, hls.targetLatency, Date.now())) return;
+    const edge = hls.liveSyncPosition;
+    if (edge !== null && edge > this.video.currentTime) this.video.currentTime = edge;
   }
 
   private render(): void {
