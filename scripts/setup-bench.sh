@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# What the benchmarks need besides scripts/setup.sh: nginx (the baseline HTTP server) and wrk (the load
-# generator), from apt. nginx is only ever started by the benchmarks themselves, with a configuration of
-# their own on a loopback port; the service the package installs is stopped and disabled.
+# What the benchmarks need besides scripts/setup.sh (which installs nginx, their baseline HTTP server, and
+# the rest): wrk, the load generator, from apt.
 # Usage: scripts/setup-bench.sh   (idempotent; runs scripts/setup.sh first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,24 +14,12 @@ as_root() {
   fi
 }
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "installing from apt: ${missing[*]}"
+if ! command -v wrk >/dev/null; then
+  say "installing from apt: wrk"
   export DEBIAN_FRONTEND=noninteractive
-  # No service starts on install: the benchmarks run nginx themselves, on loopback only.
-  policy=/usr/sbin/policy-rc.d
-  created_policy=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
-    as_root chmod +x "$policy"
-    created_policy=1
-  fi
-  if ! as_root apt-get install -y --no-install-recommends "${missing[@]}"; then
+  if ! as_root apt-get install -y --no-install-recommends wrk; then
     as_root apt-get update
-    as_root apt-get install -y --no-install-recommends "${missing[@]}"
+    as_root apt-get install -y --no-install-recommends wrk
   fi
-  [ "$created_policy" -eq 1 ] && as_root rm -f "$policy"
 fi
 say "ready"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine to run and test camrelay. Idempotent, and quick when all is present:
 #   - apt packages: ffmpeg, redis-server, GStreamer's RTSP server for demo/test cameras, Chromium for the
-#     browser tests, docker-compose (only to validate docker-compose.yml; no engine needed)
+#     browser tests, docker-compose (only to validate docker-compose.yml; no engine needed), nginx-light (the
+#     latency benchmark's baseline server, which the test suite runs in smoke mode; no service is started)
 #   - npm dependencies (npm ci, only when package-lock.json changed) and the TypeScript build
 # Usage: scripts/setup.sh [--no-build]
 set -euo pipefail
@@ -21,6 +22,7 @@ APT_PACKAGES=(
   docker-compose
   openssl
   chromium
+  nginx-light
 )
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -45,10 +47,18 @@ install_apt_packages() {
   [ "${#missing[@]}" -eq 0 ] && return 0
   say "installing from apt: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # No service starts on install: camrelay starts its own Redis, and the benchmarks their own nginx on loopback.
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod +x "$policy"
+    created_policy=1
+  fi
   if ! as_root apt-get install -y --no-install-recommends "${missing[@]}"; then
     as_root apt-get update
     as_root apt-get install -y --no-install-recommends "${missing[@]}"
   fi
+  if [ "$created_policy" -eq 1 ]; then as_root rm -f "$policy"; fi
 }
 
 check_node() {
