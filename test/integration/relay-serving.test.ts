@@ -18,7 +18,8 @@ describe('relay serving files from its disk', () => {
   let dir: string;
 
   beforeAll(async () => {
-    relay = await startTestCamrelay('relay');
+    // Files on disk as ffmpeg's HLS muxer writes them: the classic mode's path.
+    relay = await startTestCamrelay('relay', { HLS_MODE: 'classic' });
     await relay.api('/api/v1/cameras', {
       method: 'POST',
       json: { id: 'cam-disk', name: 'disk', url: 'rtsp://127.0.0.1/disk' },

@@ -13,7 +13,8 @@ describe('signed stream URLs', () => {
   let otherViewer: string;
 
   beforeAll(async () => {
-    relay = await startTestCamrelay('relay');
+    // Playlists and segments written to disk by hand, as in the classic mode.
+    relay = await startTestCamrelay('relay', { HLS_MODE: 'classic' });
     for (const id of ['cam-a', 'cam-b']) {
       await relay.api('/api/v1/cameras', {
         method: 'POST',
