@@ -1,13 +1,20 @@
 /**
  * What camrelay costs to ingest N cameras next to N bare ffmpeg doing the same remux (same arguments, same
- * camera, same seconds), and how many remuxed cameras this machine keeps online.
+ * camera, same seconds), and how many remuxed cameras this machine keeps online; and what the LL-HLS
+ * packager costs against ffmpeg's HLS muxer (HLS_MODE=ll against HLS_MODE=classic, same N).
  *
- *   npm run bench:ingest            COUNTS=10,50,100 RUNS=3 SAMPLE_SEC=30, then the capacity ramp
- *   BENCH_SMOKE=1 npm run bench:ingest    a few cameras for a few seconds, no ramp
+ *   npm run bench:ingest            COUNTS=10,50,100 RUNS=3 SAMPLE_SEC=30, then the capacity ramp, then the
+ *                                   HLS_MODE comparison at MODE_CAMERAS=50
+ *   BENCH_SMOKE=1 npm run bench:ingest    a few cameras for a few seconds, no ramp (the mode comparison at 5)
+ *   BENCH_INGEST_MODES=1 npm run bench:ingest    only the HLS_MODE comparison (npm run bench:ingest-modes)
  *
  * The cameras are one shared mount of a real GStreamer RTSP server, so the camera's encoder is paid once and
  * neither side pays it. camrelay runs as users run it (`node dist/main.js all`, its own Redis); its cost is
- * every process it has: node, each ffmpeg and redis-server.
+ * every process it has: node, each ffmpeg and redis-server. Against bare ffmpeg (which runs the HLS muxer)
+ * camrelay runs with HLS_MODE=classic, so both run the same ffmpeg arguments; the ramp runs the default
+ * mode (RAMP_HLS_MODE, ll). The mode comparison takes classic and ll in alternating order, RUNS times, and
+ * reports medians: CPU (% of one core) of camrelay's ffmpeg, of node and redis-server, per camera, and ll
+ * over classic (issue 9: the packager must not make ingest dearer by more than 10 %).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,8 +41,13 @@ const RAMP = (process.env.RAMP ?? (SMOKE ? '' : '150,200,250,300,350,400'))
   .filter(Boolean)
   .map(Number);
 const HOLD_SEC = Number(process.env.HOLD_SEC ?? 30);
+const ONLY_MODES = process.env.BENCH_INGEST_MODES === '1';
+const MODE_CAMERAS = Number(process.env.MODE_CAMERAS ?? (SMOKE ? 5 : 50));
+const RAMP_HLS_MODE = (process.env.RAMP_HLS_MODE ?? 'll') as HlsMode;
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const TOKEN = `bench-${randomBytes(24).toString('hex')}`;
+
+type HlsMode = 'classic' | 'll';
 
 interface Cost {
   cpuPercentOfCore: number;
@@ -130,7 +142,7 @@ interface Camrelay {
   api(pathname: string, init?: RequestInit): Promise<Response>;
 }
 
-async function startCamrelay(dir: string): Promise<Camrelay> {
+async function startCamrelay(dir: string, hlsMode: HlsMode): Promise<Camrelay> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN, 'all'], {
     env: {
@@ -143,6 +155,7 @@ async function startCamrelay(dir: string): Promise<Camrelay> {
       CAMRELAY_ADMIN_TOKEN: TOKEN,
       WORKER_MAX_STREAMS: '2000',
       RATE_LIMIT_PER_MIN: '1000000',
+      HLS_MODE: hlsMode,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -184,8 +197,13 @@ async function untilOnline(camrelay: Camrelay, count: number, timeoutMs: number)
   return false;
 }
 
-async function camrelayCost(count: number, cameraUrl: string, dir: string): Promise<SplitCost> {
-  const camrelay = await startCamrelay(dir);
+async function camrelayCost(
+  count: number,
+  cameraUrl: string,
+  dir: string,
+  hlsMode: HlsMode = 'classic',
+): Promise<SplitCost> {
+  const camrelay = await startCamrelay(dir, hlsMode);
   try {
     await addCameras(camrelay, 0, count, cameraUrl);
     if (!(await untilOnline(camrelay, count, 60_000)))
@@ -199,7 +217,7 @@ async function camrelayCost(count: number, cameraUrl: string, dir: string): Prom
 
 /** Adds cameras step by step; a step holds when every camera stays online for HOLD_SEC. */
 async function capacity(cameraUrl: string, dir: string, serverPid: number) {
-  const camrelay = await startCamrelay(dir);
+  const camrelay = await startCamrelay(dir, RAMP_HLS_MODE);
   const rows: string[] = [];
   let held = 0;
   let count = 0;
@@ -306,53 +324,104 @@ function marginal(totals: Map<number, { bare: Cost; camrelay: Cost }>): string {
   );
 }
 
+/** camrelay with each HLS mode at the same N, in alternating order: what the LL-HLS packager costs. */
+async function modeComparison(cameraUrl: string, dir: string): Promise<void> {
+  const costs: Record<HlsMode, SplitCost[]> = { classic: [], ll: [] };
+  for (let run = 0; run < RUNS; run++) {
+    const order: HlsMode[] = run % 2 === 0 ? ['classic', 'll'] : ['ll', 'classic'];
+    for (const mode of order) costs[mode].push(await camrelayCost(MODE_CAMERAS, cameraUrl, dir, mode));
+    console.error(`ingest: HLS_MODE comparison at ${MODE_CAMERAS} cameras, run ${run + 1} of ${RUNS} done`);
+  }
+  const medianOf = (mode: HlsMode) => {
+    const m = (pick: (cost: SplitCost) => number) => median(costs[mode].map(pick));
+    return {
+      total: m((c) => c.total.cpuPercentOfCore),
+      ffmpeg: m((c) => c.ffmpeg.cpuPercentOfCore),
+      rest: m((c) => c.rest.cpuPercentOfCore),
+      pss: m((c) => c.total.pssMb),
+      runs: costs[mode].map((c) => c.total.cpuPercentOfCore.toFixed(1)).join(', '),
+    };
+  };
+  const classic = medianOf('classic');
+  const ll = medianOf('ll');
+  const each = (value: number) => (value / MODE_CAMERAS).toFixed(3);
+  const row = (label: string, cost: ReturnType<typeof medianOf>) =>
+    `| ${label} | ${cost.total.toFixed(1)} % (runs: ${cost.runs}) | ${cost.ffmpeg.toFixed(1)} % | ${cost.rest.toFixed(1)} % | ${each(cost.total)} % | ${each(cost.ffmpeg)} % | ${each(cost.rest)} % | ${cost.pss.toFixed(0)} MB |`;
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)} (${((a / b - 1) * 100).toFixed(0)} %)`;
+  console.log(
+    `\nHLS_MODE=ll (fMP4 on a pipe, LL-HLS packager in node) against HLS_MODE=classic (ffmpeg's HLS muxer, MPEG-TS files): ` +
+      `camrelay all, ${MODE_CAMERAS} remuxed cameras, median of ${RUNS} runs in alternating order, each sampled for ${SAMPLE_SEC} s ` +
+      `after ${WARMUP_SEC} s with every camera online. CPU is % of one core.\n`,
+  );
+  console.log(
+    '| HLS_MODE | CPU, all processes | ffmpeg | node + redis | per camera, all | per camera, ffmpeg | per camera, node + redis | PSS, all processes |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(row('classic', classic));
+  console.log(row('ll', ll));
+  console.log(
+    `| ll / classic | ${ratio(ll.total, classic.total)} | ${ratio(ll.ffmpeg, classic.ffmpeg)} | ${ratio(ll.rest, classic.rest)} | | | | ${ratio(ll.pss, classic.pss)} |`,
+  );
+  const verdict = ll.total <= classic.total * 1.1 ? 'met' : 'missed';
+  console.log(`\nIssue 9's bound (ll at most 10 % dearer than classic, all processes): ${verdict}.`);
+}
+
 async function main() {
+  if (RAMP_HLS_MODE !== 'classic' && RAMP_HLS_MODE !== 'll')
+    throw new Error('RAMP_HLS_MODE must be classic or ll');
   const dir = await mkdtemp(path.join(tmpdir(), 'camrelay-bench-ingest-'));
   const cameras = await startRtspCameras({ mounts: [{ name: 'shared', kind: 'h264' }] });
   const cameraUrl = cameras.url('shared');
   const serverPid = cameras.pid;
   try {
-    const rows: string[] = [];
-    const totals = new Map<number, { bare: Cost; camrelay: Cost }>();
-    for (const count of COUNTS) {
-      const bare: Cost[] = [];
-      const managed: SplitCost[] = [];
-      for (let run = 0; run < RUNS; run++) {
-        // Alternating the order spreads any drift of the machine over both sides.
-        if (run % 2 === 0) {
-          bare.push(await bareFfmpeg(count, cameraUrl, dir));
-          managed.push(await camrelayCost(count, cameraUrl, dir));
-        } else {
-          managed.push(await camrelayCost(count, cameraUrl, dir));
-          bare.push(await bareFfmpeg(count, cameraUrl, dir));
-        }
-        console.error(`ingest: ${count} cameras, run ${run + 1} of ${RUNS} done`);
-      }
-      rows.push(`| ${costRow(count, bare, managed)} |`);
-      totals.set(count, { bare: medianCost(bare), camrelay: medianCost(managed.map((c) => c.total)) });
-    }
-    console.log(
-      `\nIngest cost: N remuxed H.264 cameras (640x360, 25 fps, about 800 kbit/s), median of ${RUNS} runs, each sampled for ${SAMPLE_SEC} s\n`,
-    );
-    console.log(
-      '| cameras | CPU, N bare ffmpeg | CPU, camrelay (all processes) | per stream, bare / camrelay | camrelay over bare | PSS, bare | PSS, camrelay | per stream, bare / camrelay | PSS over bare, per stream |',
-    );
-    console.log('|---|---|---|---|---|---|---|---|---|');
-    for (const row of rows) console.log(row);
-    console.log(marginal(totals));
-    if (RAMP.length > 0) {
-      const { rows: ramp, held } = await capacity(cameraUrl, dir, serverPid);
-      console.log(
-        `\nCapacity: cameras added in steps; a step holds when all stay online for ${HOLD_SEC} s\n`,
-      );
-      console.log('| cameras | fewest online | CPU, camrelay | CPU, camera server | machine busy | holds |');
-      console.log('|---|---|---|---|---|---|');
-      for (const row of ramp) console.log(row);
-      console.log(`\nHeld: ${held} cameras`);
-    }
+    if (!ONLY_MODES) await bareAndRamp(cameraUrl, dir, serverPid);
+    await modeComparison(cameraUrl, dir);
   } finally {
     await cameras.stop();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The first two tables: bare ffmpeg against camrelay (classic, the same arguments), then the ramp. */
+async function bareAndRamp(cameraUrl: string, dir: string, serverPid: number): Promise<void> {
+  const rows: string[] = [];
+  const totals = new Map<number, { bare: Cost; camrelay: Cost }>();
+  for (const count of COUNTS) {
+    const bare: Cost[] = [];
+    const managed: SplitCost[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      // Alternating the order spreads any drift of the machine over both sides.
+      if (run % 2 === 0) {
+        bare.push(await bareFfmpeg(count, cameraUrl, dir));
+        managed.push(await camrelayCost(count, cameraUrl, dir));
+      } else {
+        managed.push(await camrelayCost(count, cameraUrl, dir));
+        bare.push(await bareFfmpeg(count, cameraUrl, dir));
+      }
+      console.error(`ingest: ${count} cameras, run ${run + 1} of ${RUNS} done`);
+    }
+    rows.push(`| ${costRow(count, bare, managed)} |`);
+    totals.set(count, { bare: medianCost(bare), camrelay: medianCost(managed.map((c) => c.total)) });
+  }
+  console.log(
+    `\nIngest cost: N remuxed H.264 cameras (640x360, 25 fps, about 800 kbit/s), median of ${RUNS} runs, each sampled for ${SAMPLE_SEC} s` +
+      ' (camrelay with HLS_MODE=classic: the same ffmpeg arguments as bare)\n',
+  );
+  console.log(
+    '| cameras | CPU, N bare ffmpeg | CPU, camrelay (all processes) | per stream, bare / camrelay | camrelay over bare | PSS, bare | PSS, camrelay | per stream, bare / camrelay | PSS over bare, per stream |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const row of rows) console.log(row);
+  console.log(marginal(totals));
+  if (RAMP.length > 0) {
+    const { rows: ramp, held } = await capacity(cameraUrl, dir, serverPid);
+    console.log(
+      `\nCapacity (HLS_MODE=${RAMP_HLS_MODE}): cameras added in steps; a step holds when all stay online for ${HOLD_SEC} s\n`,
+    );
+    console.log('| cameras | fewest online | CPU, camrelay | CPU, camera server | machine busy | holds |');
+    console.log('|---|---|---|---|---|---|');
+    for (const row of ramp) console.log(row);
+    console.log(`\nHeld: ${held} cameras`);
   }
 }
 

@@ -105,6 +105,9 @@ async function main(): Promise<void> {
           REDIS_URL: redis.url,
           DATA_DIR: path.join(dataDir, `relay-${index}`),
           HLS_ROOT: hlsRoot,
+          // The same files nginx serves, on the relay's disk: the classic mode's path (in ll mode the relay
+          // takes LL playlists from workers, from memory).
+          HLS_MODE: 'classic',
           LOG_LEVEL: 'warn',
           CAMRELAY_ADMIN_TOKEN: ADMIN_TOKEN,
           CAMRELAY_SECRET_KEY: secretKey,

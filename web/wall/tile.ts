@@ -1,5 +1,6 @@
 import Hls, { type ErrorData } from 'hls.js';
 import { api } from './api.js';
+import { holdClassicPlaylistsBack } from './classic-hold-back.js';
 import { HLS_CONFIG } from './hls-config.js';
 import { LiveEdgeWatch } from './live-edge.js';
 
@@ -76,6 +77,7 @@ export class Tile {
       const url = await api.streamUrl(this.cameraId);
       if (Hls.isSupported()) {
         const hls = new Hls(HLS_CONFIG);
+        holdClassicPlaylistsBack(hls);
         hls.on(Hls.Events.ERROR, (_event, data) => this.onError(hls, data));
         hls.loadSource(url);
         hls.attachMedia(this.video);
