@@ -1,6 +1,7 @@
 /**
  * Time from registering a camera to its first playlist, and what one remuxing ffmpeg costs under camrelay
- * next to a bare ffmpeg doing the same job (same arguments, same camera, same seconds).
+ * next to a bare ffmpeg doing the same job (same camera, same seconds): the bare one with ffmpeg's HLS
+ * muxer, camrelay's writing fMP4 to its LL-HLS packager (HLS_MODE=ll, the default).
  *
  *   npm run bench:startup            RUNS=5 SAMPLE_SEC=30 by default; BENCH_SMOKE=1: one run, 3 s samples
  *
@@ -178,7 +179,7 @@ async function main() {
     console.log('|---|---|---|---|');
     for (const row of startup) console.log(row);
     console.log(
-      `\nOne remuxing ffmpeg, same arguments and camera, sampled side by side for ${SAMPLE_SEC} s\n`,
+      `\nOne remuxing ffmpeg, same camera (bare: ffmpeg's HLS muxer; camrelay: fMP4 to its LL-HLS packager), sampled side by side for ${SAMPLE_SEC} s\n`,
     );
     console.log('| process | CPU (% of one core) | RSS (median) | PSS (median) |');
     console.log('|---|---|---|---|');
