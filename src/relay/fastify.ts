@@ -20,11 +20,6 @@ export interface ServerOptions {
   trustProxy: boolean;
 }
 
-function tlsOptions(tls: NonNullable<ServerOptions['tls']>) {
-  const keyPair = { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
-  return tls.http2 ? { http2: true as const, https: { allowHTTP1: true, ...keyPair } } : { https: keyPair };
-}
-
 type CommonOptions = Pick<
   FastifyServerOptions,
   'loggerInstance' | 'logController' | 'bodyLimit' | 'return503OnClosing' | 'trustProxy'
