@@ -6,7 +6,8 @@ import { type ProgressBlock, ProgressReader } from './progress.js';
 import { SegmentWatcher, type SegmentWritten } from './segment-watcher.js';
 import { parseStderrLine, type StderrLine } from './stderr-line.js';
 
-export interface IngestRunParams extends IngestArgsInput {
+/** ffmpeg writes for the packager when there is one (`fmp4-pipe`), else HLS files. */
+export interface IngestRunParams extends Omit<IngestArgsInput, 'container'> {
   /** Masks credentials in a line of ffmpeg's stderr; the run sees no other text from ffmpeg. */
   redact: (text: string) => string;
   /** For `fmp4-pipe`: takes ffmpeg's stdout and reports frames and segments in place of files and progress. */
@@ -72,7 +73,8 @@ export class IngestRun {
     const onStdout = params.packager
       ? packagerFeed(params.packager, events, () => void run?.kill())
       : progressFeed(events);
-    const ffmpeg = await startFfmpeg(buildIngestArgs(params), {
+    const container = params.packager ? 'fmp4-pipe' : 'hls-files';
+    const ffmpeg = await startFfmpeg(buildIngestArgs({ ...params, container }), {
       onStdout,
       onStderrLine: (raw) => {
         const line = parseStderrLine(params.redact(raw));

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PLAYLIST_NAME } from './ffmpeg-args.js';
-import { type MediaPlaylist, parseMediaPlaylist } from './playlist.js';
+import { parseMediaPlaylist } from './playlist.js';
 
 export interface SegmentWritten {
   uri: string;
@@ -9,8 +9,6 @@ export interface SegmentWritten {
   sizeBytes: number;
   /** When the watcher saw the playlist that listed it. */
   seenAtMs: number;
-  /** The playlist that listed it, when it was read from disk. */
-  playlist?: MediaPlaylist;
 }
 
 /**
@@ -69,7 +67,6 @@ export class SegmentWatcher {
         durationSec: segment.durationSec,
         sizeBytes: size,
         seenAtMs: Date.now(),
-        playlist,
       });
     }
     const current = new Set(ours.map((segment) => segment.uri));

@@ -261,12 +261,7 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
     let run: IngestRun;
     const packager = this.live?.startRun(runId) ?? null;
     const diskCopy =
-      packager && this.settings.writeDisk
-        ? new DiskCopy(this.outputDir, packager, this.log, {
-            targetSegmentSec: this.settings.segmentDurationSec,
-            partTargetSec: this.settings.partDurationMs / 1000,
-          })
-        : null;
+      packager && this.settings.writeDisk ? new DiskCopy(this.outputDir, packager, this.log) : null;
     try {
       if (!packager || diskCopy) await ensureOutputDir(this.outputDir);
       run = await IngestRun.start(this.runParams(plan, runId, packager), this.runEvents(plan, runId));
@@ -337,7 +332,6 @@ export class IngestSupervisor extends EventEmitter<SupervisorEvents> implements 
 
   private runParams(plan: EncodePlan, runId: string, packager: Packager | null) {
     return {
-      container: packager ? ('fmp4-pipe' as const) : ('hls-files' as const),
       partDurationMs: this.settings.partDurationMs,
       packager,
       url: this.sourceUrl,

@@ -21,7 +21,6 @@ export class DiskCopy {
     private readonly dir: string,
     private readonly packager: Packager,
     private readonly log: Logger,
-    private readonly options = { targetSegmentSec: 1, partTargetSec: 0.2 },
   ) {
     packager.on('segment', (segment: Segment) => {
       this.chain = this.chain
@@ -54,18 +53,8 @@ export class DiskCopy {
   }
 
   private playlist(): string {
-    return (
-      renderPlaylist(
-        {
-          initName: this.packager.initName,
-          segments: this.packager.segments(),
-          targetSegmentSec: this.options.targetSegmentSec,
-          partTargetSec: this.options.partTargetSec,
-          nextPartName: null,
-        },
-        { lowLatency: false, skip: false },
-      ) ?? ''
-    );
+    const input = { ...this.packager.playlistInput(), nextPartName: null };
+    return renderPlaylist(input, { lowLatency: false, skip: false }) ?? '';
   }
 
   private async put(name: string, body: Buffer): Promise<void> {

@@ -144,16 +144,7 @@ export class LiveStream {
     if (kept) return { kind: 'playlist', body: kept };
     const packager = this.packager;
     if (!packager) return null;
-    const text = renderPlaylist(
-      {
-        initName: packager.initName,
-        segments: packager.segments(),
-        targetSegmentSec: this.settings.targetSegmentSec,
-        partTargetSec: this.settings.partTargetSec,
-        nextPartName: packager.nextPartName(),
-      },
-      { lowLatency, skip },
-    );
+    const text = renderPlaylist(packager.playlistInput(), { lowLatency, skip });
     if (text === null) return null;
     const body = Buffer.from(text);
     this.rendered.set(key, body);

@@ -8,6 +8,7 @@ import {
   videoTrackOf,
 } from './fmp4.js';
 import type { PackagerOptions, Part, Segment } from './model.js';
+import type { PlaylistInput } from './playlist-text.js';
 
 /**
  * Turns one ffmpeg run's fragmented MP4 into a rolling window of LL-HLS parts and segments. Pure: no timers,
@@ -91,6 +92,17 @@ export class Packager extends EventEmitter<{ part: [Part]; segment: [Segment] }>
   file(name: string): Buffer | null {
     if (name === this.initName) return this.init;
     return this.partsByName.get(name)?.bytes ?? this.segmentBytes(name);
+  }
+
+  /** What a playlist of this run is rendered from (playlist-text.ts). */
+  playlistInput(): PlaylistInput {
+    return {
+      initName: this.initName,
+      segments: this.window,
+      targetSegmentSec: this.options.targetSegmentSec,
+      partTargetSec: this.options.partTargetSec,
+      nextPartName: this.nextPartName(),
+    };
   }
 
   /**
