@@ -21,7 +21,9 @@ describe('SecretBox', () => {
   it('refuses a tampered value and names a different key', () => {
     const sealed = box.seal(url);
     const parts = sealed.split('.');
-    parts[4] = `A${(parts[4] as string).slice(1)}`;
+    const tag = parts[4] as string;
+    // Another first character, whatever it was: replacing an A with an A would tamper with nothing.
+    parts[4] = `${tag.startsWith('A') ? 'B' : 'A'}${tag.slice(1)}`;
     expect(() => box.open(parts.join('.'))).toThrow(/failed authentication/);
     const other = new SecretBox(randomBytes(32));
     expect(() => other.open(sealed)).toThrow(/CAMRELAY_SECRET_KEY differs/);
